@@ -1,0 +1,107 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * census-etl: the command line, a thin shell over the pipeline modules.
+ * Exit codes: 0 done, 2 bad usage or parameters (nothing written), 1 runtime failure.
+ */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
+import { runJob } from './run.ts';
+import { readStatus, type Status } from './store.ts';
+
+const positiveInt = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+};
+const resultsOption = (value: string) => (value === 'none' ? null : value);
+
+function formatStatus(s: Status, db: string): string {
+  const rows = s.sources.map(
+    (x) => `  ${x.name.padEnd(14)} ${String(x.linesRead).padStart(8)}/${String(x.lines).padEnd(8)} lines  ${String(x.loaded).padStart(8)} loaded  ${String(x.quarantined).padStart(5)} quarantined  ${String(x.skipped).padStart(5)} skipped`,
+  );
+  const t = s.totals;
+  return [
+    `database ${db}: ${s.complete ? 'complete' : 'in progress'}, ${t.percent}% of ${t.lines} lines`,
+    ...rows,
+    `  ${'total'.padEnd(14)} ${String(t.linesRead).padStart(8)}/${String(t.lines).padEnd(8)} lines  ${String(t.loaded).padStart(8)} loaded  ${String(t.quarantined).padStart(5)} quarantined  ${String(t.skipped).padStart(5)} skipped`,
+    `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
+    ...(s.quarantineReasons.length ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)] : []),
+    `published: ${s.run.publishedAt ? `${s.run.publishedTo} at ${s.run.publishedAt}` : 'no'}`,
+  ].join('\n');
+}
+
+export function buildCli(): Command {
+  const program = new Command('census-etl')
+    .description('Loads the US Census Adult dataset into SQLite on a schedule, then publishes it.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('run', { isDefault: true })
+    .description('load the sources in batches on the schedule, then publish (the default command)')
+    .option('--params <file>', 'parameters JSON file: a local path or s3://bucket/key')
+    .option('--db <path>', `SQLite database to load into (default ${DEFAULTS.database})`)
+    .option('--data-dir <dir>', 'load Adult.data and Adult.test from this folder as they are (default: $CENSUS_DATA_DIR, else download)')
+    .option('--batch-size <n>', `records per batch (default ${DEFAULTS.batchSize})`, positiveInt)
+    .option('--every <seconds>', `seconds between batches, a divisor of 60 (default ${DEFAULTS.everySeconds})`, positiveInt)
+    .option('--unthrottled', 'no waiting between batches (backfills, benchmarks)')
+    .option('--log <path>', `log file (default ${DEFAULTS.log})`)
+    .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(resultsOption))
+    .action(async (o) => {
+      const overrides: Overrides = {
+        database: o.db,
+        dataDir: o.dataDir,
+        batchSize: o.batchSize,
+        everySeconds: o.every,
+        unthrottled: o.unthrottled,
+        log: o.log,
+        results: o.results,
+      };
+      const params = await resolveParams(o.params, overrides);
+      await runJob(params);
+    });
+
+  program
+    .command('status')
+    .description("print a database's progress: batches, rows loaded, quarantined and skipped, per source")
+    .option('--db <path>', 'SQLite database', DEFAULTS.database)
+    .option('--json', 'print JSON, for machines')
+    .action((o) => {
+      if (!existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
+      const db = new Database(o.db, { readonly: true, fileMustExist: true });
+      try {
+        const status = readStatus(db);
+        process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status, o.db)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      process.stderr.write(`census-etl: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`census-etl: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // Batches commit synchronously, so a signal is handled between two of them.
+    process.stderr.write(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));

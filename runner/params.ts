@@ -1,0 +1,108 @@
+/**
+ * Parameters: one JSON file (local path or s3:// URI), validated, then overridden by CLI
+ * flags. Every error names the field at fault.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { FILES } from './dataset.ts';
+import { getObjectBytes, parseS3Uri } from './s3.ts';
+
+/** A bad parameter or bad usage: exit code 2, nothing written. */
+export class UsageError extends Error {}
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
+const sourceUri = z.string().refine((u) => /^(s3:\/\/[^/]+\/.+|https:\/\/\S+|[^:]+)$/.test(u), {
+  message: 'must be a local path, an s3://bucket/key or an https:// URL',
+});
+const resultsUri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix/');
+/** Ticks must fall at the same seconds of every minute, so the interval divides 60. */
+const DIVISORS_OF_60 = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
+
+export const ParamsSchema = z.strictObject({
+  sources: z.array(z.strictObject({ uri: sourceUri, sha256: sha256.optional() })).min(1),
+  database: z.string().min(1),
+  log: z.string().min(1),
+  batchSize: z.number().int().positive(),
+  everySeconds: z.number().refine((n) => DIVISORS_OF_60.includes(n), {
+    message: `must be one of ${DIVISORS_OF_60.join(', ')} (seconds that divide a minute)`,
+  }),
+  unthrottled: z.boolean(),
+  results: resultsUri.nullable(),
+  publishRetry: z.strictObject({
+    attempts: z.number().int().min(1).max(20),
+    minDelaySeconds: z.number().positive().max(60),
+  }),
+});
+export type Params = z.infer<typeof ParamsSchema>;
+export type Source = Params['sources'][number];
+
+/** The published files, checked against their pinned SHA-256. */
+export const PUBLISHED_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
+
+/** `npm start` with no arguments: the 1,630-every-10-seconds local run. */
+export const DEFAULTS: Params = {
+  sources: PUBLISHED_SOURCES,
+  database: 'out/census.db',
+  log: 'out/census-etl.log',
+  batchSize: 1630,
+  everySeconds: 10,
+  unthrottled: false,
+  results: null,
+  publishRetry: { attempts: 6, minDelaySeconds: 1 },
+};
+
+/** Sources read as they are from a folder holding the two files (no pinned checksum). */
+export const sourcesIn = (dir: string): Source[] => FILES.map((f) => ({ uri: path.join(dir, f.name) }));
+
+/** CLI flags; each replaces one field of the file. */
+export type Overrides = Partial<Pick<Params, 'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'results'>> & {
+  dataDir?: string;
+};
+
+function describe(error: z.ZodError, origin: string): string {
+  const lines = error.issues.map((i) => {
+    const field = i.path.length ? i.path.join('.') : '(top level)';
+    return `  ${field}: ${i.message}`;
+  });
+  return `invalid parameters in ${origin}:\n${lines.join('\n')}`;
+}
+
+async function readParamsText(location: string): Promise<string> {
+  try {
+    if (location.startsWith('s3://')) return (await getObjectBytes(parseS3Uri(location))).toString('utf8');
+    return await readFile(location, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read parameters file ${location}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The effective parameters: defaults, then the file (if any), then the environment's
+ * CENSUS_DATA_DIR, then CLI flags. A file may omit fields; it may not add unknown ones.
+ */
+export async function resolveParams(file: string | undefined, overrides: Overrides, env = process.env): Promise<Params> {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    const text = await readParamsText(file);
+    try {
+      fromFile = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`parameters file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new UsageError(`parameters file ${file} must hold a JSON object`);
+    }
+  }
+  const dataDir = overrides.dataDir ?? (fromFile.sources === undefined ? env.CENSUS_DATA_DIR : undefined);
+  const { dataDir: _, ...flags } = overrides;
+  const merged = {
+    ...DEFAULTS,
+    ...fromFile,
+    ...(dataDir ? { sources: sourcesIn(dataDir) } : {}),
+    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+  };
+  const parsed = ParamsSchema.safeParse(merged);
+  if (!parsed.success) throw new UsageError(describe(parsed.error, file ? `${file} (or its CLI overrides)` : 'CLI flags'));
+  return parsed.data;
+}

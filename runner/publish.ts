@@ -1,0 +1,61 @@
+/**
+ * Publishing: a consistent snapshot of the database (SQLite's backup API), the log and
+ * summary.json, uploaded to the results location, each read back and compared byte for
+ * byte. summary.json goes last and lists the others' checksums: it marks a complete result.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import type { Log } from './log.ts';
+import { withRetry, type RetryPolicy } from './retry.ts';
+import { getObjectBytes, parseS3Uri, putObjectBytes, s3Uri } from './s3.ts';
+import type { DB } from './store.ts';
+
+/** Object names under the results prefix (what `npm run sync` downloads). */
+export const RESULT_NAMES = { database: 'census.db', log: 'census-etl.log', summary: 'summary.json' } as const;
+
+export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A standalone copy of the database as of now, safe to read while the run writes on. */
+export async function snapshot(db: DB, target: string): Promise<void> {
+  await rm(target, { force: true });
+  await db.backup(target);
+  const copy = new Database(target);
+  copy.pragma('journal_mode = DELETE');
+  copy.close();
+}
+
+export type Artifact = { name: string; bytes: Buffer; contentType: string };
+
+async function putVerified(uri: string, artifact: Artifact, retry: RetryPolicy, log: Log): Promise<void> {
+  await withRetry(`upload of ${uri}`, retry, log, async () => {
+    const loc = parseS3Uri(uri);
+    await putObjectBytes(loc, artifact.bytes, artifact.contentType);
+    const back = await getObjectBytes(loc);
+    if (!back.equals(artifact.bytes)) {
+      throw new Error(`read back ${back.length} bytes (sha256 ${sha256(back).slice(0, 12)}), sent ${artifact.bytes.length} (sha256 ${sha256(artifact.bytes).slice(0, 12)})`);
+    }
+  });
+}
+
+/** Uploads the artifacts under `results` (s3://bucket/prefix/), the summary last. */
+export async function upload(results: string, artifacts: Artifact[], retry: RetryPolicy, log: Log): Promise<void> {
+  const { bucket, key } = parseS3Uri(results);
+  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+  for (const a of artifacts) {
+    const uri = s3Uri({ bucket, key: prefix + a.name });
+    await putVerified(uri, a, retry, log);
+    log(`published ${uri} (${a.bytes.length} bytes, sha256 ${sha256(a.bytes).slice(0, 12)})`);
+  }
+}
+
+/** Reads a file into an artifact; the summary records its checksum. */
+export async function artifactFrom(file: string, name: string, contentType: string): Promise<Artifact> {
+  return { name, bytes: await readFile(file), contentType };
+}
+
+export async function writeJson(file: string, value: unknown): Promise<Buffer> {
+  const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(file, bytes);
+  return bytes;
+}

@@ -1,0 +1,18 @@
+/** Retries with exponential backoff, each failed attempt logged: S3 and downloads use it. */
+import pRetry from 'p-retry';
+
+export type RetryPolicy = { attempts: number; minDelaySeconds: number };
+
+export function withRetry<T>(what: string, policy: RetryPolicy, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  return pRetry(fn, {
+    retries: policy.attempts - 1,
+    minTimeout: policy.minDelaySeconds * 1000,
+    factor: 2,
+    randomize: false,
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft > 0) log(`${what}: attempt ${attemptNumber}/${policy.attempts} failed (${error.message}); retrying`);
+    },
+  }).catch((e: Error) => {
+    throw new Error(`${what} failed after ${policy.attempts} attempts: ${e.message}`);
+  });
+}

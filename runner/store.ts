@@ -1,0 +1,255 @@
+/**
+ * Store: the SQLite schema, the batch-plus-checkpoint transaction, and the status queries.
+ * A batch's rows and the checkpoint that records it commit together or not at all, so a
+ * run killed at any instant resumes exactly after its last committed batch.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { COLUMNS, LINEAGE } from './dataset.ts';
+import type { Value } from './clean.ts';
+import type { StagedSource } from './sources.ts';
+import { VIEWS } from './views.ts';
+
+export type DB = Database.Database;
+
+/** A SQL identifier, quoted: the Description's names have hyphens. */
+export const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+function columnDdl(c: (typeof COLUMNS)[number]): string {
+  const check =
+    c.kind === 'integer' ? `${q(c.name)} BETWEEN ${c.min} AND ${c.max}` : `${q(c.name)} IN (${c.domain.map(sqlString).join(', ')})`;
+  return `${q(c.name)} ${c.kind === 'integer' ? 'INTEGER' : 'TEXT'} CHECK (${check})`;
+}
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS adult (
+  ${COLUMNS.map(columnDdl).join(',\n  ')},
+  source TEXT NOT NULL,
+  line INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS quarantine (
+  source TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  raw TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (source, line)
+) STRICT;
+-- One row per source, fixed when the run begins: a resumed run must read the same bytes.
+-- The counters and the cursor (next_offset, next_line) move with each batch.
+CREATE TABLE IF NOT EXISTS sources (
+  no INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  uri TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  lines INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL DEFAULT 0,
+  next_line INTEGER NOT NULL DEFAULT 1,
+  loaded INTEGER NOT NULL DEFAULT 0,
+  quarantined INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0,
+  CHECK (next_line - 1 = loaded + quarantined + skipped AND next_line - 1 <= lines)
+) STRICT;
+-- The checkpoint log: one row per committed batch.
+CREATE TABLE IF NOT EXISTS batches (
+  batch INTEGER PRIMARY KEY,
+  committed_at TEXT NOT NULL,
+  loaded INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL,
+  skipped INTEGER NOT NULL,
+  ms REAL NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS run (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  published_at TEXT,
+  published_to TEXT
+) STRICT;
+${VIEWS}
+`;
+
+export const ADULT_COLUMNS = [...COLUMNS.map((c) => c.name), ...LINEAGE];
+/** Rows per INSERT statement: fewer statement executions, well under SQLite's 32,766 parameters. */
+const ROWS_PER_INSERT = 50;
+
+export type Row = { values: Value[]; source: string; line: number; sourceNo: number };
+export type Quarantined = { source: string; line: number; raw: string; reason: string };
+export type SourceProgress = { no: number; nextOffset: number; nextLine: number; loaded: number; quarantined: number; skipped: number };
+export type Batch = { rows: Row[]; quarantined: Quarantined[]; skipped: number; progress: SourceProgress[]; ms: number };
+
+export class LockedError extends Error {}
+
+/**
+ * Opens (creating if needed) the database, and takes the run lock: a SQLite exclusive lock
+ * on a side file, which the kernel releases when the process dies however it dies.
+ */
+export function openStore(file: string): { db: DB; release: () => void } {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const lock = new Database(`${file}.lock`, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+  } catch {
+    lock.close();
+    throw new LockedError(`database ${file} is in use by another census-etl run (lock ${file}.lock is held); wait for it or stop it`);
+  }
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // WAL + NORMAL survives a killed process with every committed batch (only power loss can
+  // drop the last commits, and the checkpoint goes with them).
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+  return {
+    db,
+    release: () => {
+      db.close();
+      lock.close();
+    },
+  };
+}
+
+/** Records the sources on a new database; on an existing one, insists they are the same. */
+export function registerSources(db: DB, staged: readonly StagedSource[]): void {
+  const known = db.prepare('SELECT no, name, uri, sha256 FROM sources ORDER BY no').all() as Pick<StagedSource, 'no' | 'name' | 'uri' | 'sha256'>[];
+  if (known.length === 0) {
+    const insert = db.prepare('INSERT INTO sources (no, name, uri, sha256, bytes, lines) VALUES (?, ?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const s of staged) insert.run(s.no, s.name, s.uri, s.sha256, s.bytes, s.lines);
+      db.prepare("INSERT OR IGNORE INTO run (id, started_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ'))").run();
+    })();
+    return;
+  }
+  const same = known.length === staged.length && known.every((k, i) => k.sha256 === staged[i].sha256 && k.name === staged[i].name);
+  if (!same) {
+    const was = known.map((k) => `${k.name} (${k.sha256.slice(0, 12)})`).join(', ');
+    const now = staged.map((s) => `${s.name} (${s.sha256.slice(0, 12)})`).join(', ');
+    throw new Error(`this database was loaded from ${was}; the sources now are ${now}. Use a new database (--db) to load different files`);
+  }
+}
+
+export function readProgress(db: DB): SourceProgress[] {
+  return db
+    .prepare('SELECT no, next_offset AS nextOffset, next_line AS nextLine, loaded, quarantined, skipped FROM sources ORDER BY no')
+    .all() as SourceProgress[];
+}
+
+/** Prepares the one transaction that writes a batch and moves the checkpoint. */
+export function batchWriter(db: DB): (batch: Batch) => number {
+  const placeholders = `(${['?', ...ADULT_COLUMNS.map(() => '?')].join(', ')})`;
+  const insertSql = (n: number) =>
+    `INSERT INTO adult (rowid, ${ADULT_COLUMNS.map(q).join(', ')}) VALUES ${Array(n).fill(placeholders).join(', ')}`;
+  const insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
+  const insertOne = db.prepare(insertSql(1));
+  const width = ADULT_COLUMNS.length + 1;
+  const params: Value[] = new Array(ROWS_PER_INSERT * width);
+  const quarantine = db.prepare('INSERT INTO quarantine (source, line, raw, reason) VALUES (?, ?, ?, ?)');
+  const progress = db.prepare(
+    'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? WHERE no = ?',
+  );
+  const log = db.prepare(
+    "INSERT INTO batches (batch, committed_at, loaded, quarantined, skipped, ms) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'), ?, ?, ?, ?)",
+  );
+  const nextBatch = db.prepare('SELECT coalesce(max(batch), 0) + 1 AS n FROM batches').pluck();
+
+  // The rowid is the record's place in the sources (source number, line), so a record
+  // loaded twice breaks the primary key instead of being duplicated.
+  const rowid = (r: Row) => r.sourceNo * 2 ** 32 + r.line;
+  const fill = (r: Row, at: number, into: Value[]) => {
+    into[at] = rowid(r);
+    for (let c = 0; c < r.values.length; c++) into[at + 1 + c] = r.values[c];
+    into[at + 1 + r.values.length] = r.source;
+    into[at + 2 + r.values.length] = r.line;
+  };
+
+  return db.transaction((batch: Batch): number => {
+    const rows = batch.rows;
+    let i = 0;
+    for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+      for (let k = 0; k < ROWS_PER_INSERT; k++) fill(rows[i + k], k * width, params);
+      insertMany.run(params);
+    }
+    const one: Value[] = new Array(width);
+    for (; i < rows.length; i++) {
+      fill(rows[i], 0, one);
+      insertOne.run(one);
+    }
+    for (const r of batch.quarantined) quarantine.run(r.source, r.line, r.raw, r.reason);
+    for (const p of batch.progress) progress.run(p.nextOffset, p.nextLine, p.loaded, p.quarantined, p.skipped, p.no);
+    const n = nextBatch.get() as number;
+    log.run(n, rows.length, batch.quarantined.length, batch.skipped, batch.ms);
+    return n;
+  });
+}
+
+export const markFinished = (db: DB) =>
+  db.prepare("UPDATE run SET finished_at = coalesce(finished_at, strftime('%Y-%m-%dT%H:%M:%fZ'))").run();
+export const markPublished = (db: DB, to: string) =>
+  db.prepare("UPDATE run SET published_at = strftime('%Y-%m-%dT%H:%M:%fZ'), published_to = ? ").run(to);
+
+export type SourceStatus = {
+  name: string;
+  uri: string;
+  sha256: string;
+  bytes: number;
+  lines: number;
+  linesRead: number;
+  loaded: number;
+  quarantined: number;
+  skipped: number;
+};
+export type Status = {
+  sources: SourceStatus[];
+  totals: { lines: number; linesRead: number; loaded: number; quarantined: number; skipped: number; percent: number };
+  batches: { count: number; lastAt: string | null; msP50: number | null; msP99: number | null; msMax: number | null };
+  quarantineReasons: { reason: string; count: number }[];
+  run: { startedAt: string | null; finishedAt: string | null; publishedAt: string | null; publishedTo: string | null };
+  complete: boolean;
+};
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null;
+const round = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100);
+
+/** Progress as the database records it: what `status` prints and `summary.json` holds. */
+export function readStatus(db: DB): Status {
+  const sources = db
+    .prepare(
+      'SELECT name, uri, sha256, bytes, lines, next_line - 1 AS linesRead, loaded, quarantined, skipped FROM sources ORDER BY no',
+    )
+    .all() as SourceStatus[];
+  const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);
+  const lines = sum('lines');
+  const linesRead = sum('linesRead');
+  const ms = (db.prepare('SELECT ms FROM batches ORDER BY ms').pluck().all() as number[]);
+  const run = (db.prepare('SELECT started_at AS startedAt, finished_at AS finishedAt, published_at AS publishedAt, published_to AS publishedTo FROM run').get() ?? {
+    startedAt: null, finishedAt: null, publishedAt: null, publishedTo: null,
+  }) as Status['run'];
+  // Reasons name the column and the value; grouped by column and fault, they stay few.
+  const quarantineReasons = db
+    .prepare('SELECT reason, count(*) AS count FROM quarantine GROUP BY reason ORDER BY count DESC, reason')
+    .all() as Status['quarantineReasons'];
+  return {
+    sources,
+    totals: {
+      lines,
+      linesRead,
+      loaded: sum('loaded'),
+      quarantined: sum('quarantined'),
+      skipped: sum('skipped'),
+      percent: lines ? Math.round((linesRead / lines) * 1000) / 10 : 0,
+    },
+    batches: {
+      count: ms.length,
+      lastAt: db.prepare('SELECT max(committed_at) FROM batches').pluck().get() as string | null,
+      msP50: round(percentile(ms, 50)),
+      msP99: round(percentile(ms, 99)),
+      msMax: round(ms.at(-1) ?? null),
+    },
+    quarantineReasons,
+    run,
+    complete: sources.length > 0 && linesRead === lines,
+  };
+}
