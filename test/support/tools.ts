@@ -9,11 +9,17 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Returns true when the test may go on; otherwise skips it, or fails it under CI. */
-export function requireTool(t: TestContext, cmd: string): boolean {
-  if (hasCommand(cmd)) return true;
+/** For `test(name, { skip: skipUnless('moto_server') }, ...)`: false when present, else why. */
+export function skipUnless(cmd: string): string | false {
+  if (hasCommand(cmd)) return false;
   const why = `${cmd} is not installed`;
   if (process.env.CI === 'true') throw new Error(`${why} (CI=true: .ci/run must install it)`);
-  t.skip(why);
-  return false;
+  return why;
+}
+
+/** Inside a test: true when it may go on; otherwise skips it (or, under CI, fails). */
+export function requireTool(t: TestContext, cmd: string): boolean {
+  const why = skipUnless(cmd);
+  if (why) t.skip(why);
+  return !why;
 }
