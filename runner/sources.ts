@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
-import { FORMAT } from './dataset.ts';
+import { COLUMNS, FORMAT } from './dataset.ts';
 import type { Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 import { parseS3Uri, s3Client } from './s3.ts';
@@ -132,11 +132,16 @@ export function rawLine(chunk: LineChunk, i: number): string {
 // error that stops the load; relax_column_count — a wrong field count is the cleaner's call.
 const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
 
+const WIDTH_PROBE = Buffer.from(`${FORMAT.delimiter.repeat(COLUMNS.length - 1)}\n`);
+
 function toChunk(bytes: Buffer, offset: number, firstLine: number): LineChunk {
   const ends: number[] = [];
   for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(offset + i + 1);
   if (bytes[bytes.length - 1] !== NEWLINE) ends.push(offset + bytes.length);
-  const fields = parse(bytes, CSV_OPTIONS) as string[][];
+  // csv-parse measures every record against the first one and builds an error object for
+  // each that differs; a leading line of the expected width (dropped again) keeps a comment
+  // line at the top of a chunk from costing that on every record after it.
+  const fields = (parse(Buffer.concat([WIDTH_PROBE, bytes]), CSV_OPTIONS) as string[][]).slice(1);
   // csv-parse yields one record per line here; anything else would misnumber lines.
   if (fields.length !== ends.length) throw new Error(`parser returned ${fields.length} records for ${ends.length} lines at byte ${offset}`);
   return { firstLine, fields, ends, bytes, offset };
