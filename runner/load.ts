@@ -1,11 +1,13 @@
 /**
- * Loading: pulls lines from the sources in order, cleans them, and gathers them into
- * batches of exactly `batchSize` records (loaded or quarantined; skipped lines ride along),
- * each committed with its checkpoint. One `Loader.next()` is one batch.
+ * Loading: pulls cleaned lines from the sources in order and gathers them into batches of
+ * exactly `batchSize` records (loaded or quarantined; skipped lines ride along), each
+ * committed with its checkpoint. One `Loader.next()` is one batch.
  */
-import { cleanRecord } from './clean.ts';
-import { readLines, rawLine, type LineChunk, type StagedSource } from './sources.ts';
-import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type Row, type SourceProgress } from './store.ts';
+import { COLUMNS } from './dataset.ts';
+import { QUARANTINE, ROW, SKIP, decode } from './lines.ts';
+import { Parsers, readLines, type LineChunk, type StagedSource } from './sources.ts';
+import { batchWriter, readProgress, rowid, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
+import type { Value } from './clean.ts';
 
 export type BatchResult = {
   batch: number;
@@ -18,13 +20,19 @@ export type BatchResult = {
   done: boolean;
 };
 
+const WIDTH = COLUMNS.length;
+
 export class Loader {
   private readonly write: (batch: Batch) => number;
   private readonly progress: SourceProgress[];
+  private readonly parsers = new Parsers();
   private current = 0;
   private lines: AsyncGenerator<LineChunk> | null = null;
   private chunk: LineChunk | null = null;
+  /** Position in `chunk`: the next line, and the index of its values and quarantine entry. */
   private index = 0;
+  private valueAt = 0;
+  private quarantineAt = 0;
 
   constructor(
     db: DB,
@@ -33,11 +41,7 @@ export class Loader {
   ) {
     this.write = batchWriter(db);
     this.progress = readProgress(db);
-    while (this.current < sources.length && this.isExhausted(this.current)) this.current++;
-  }
-
-  private isExhausted(no: number) {
-    return this.progress[no].nextLine > this.sources[no].lines;
+    while (this.current < sources.length && this.progress[this.current].nextLine > sources[this.current].lines) this.current++;
   }
 
   get linesTotal() {
@@ -52,23 +56,27 @@ export class Loader {
     return this.current >= this.sources.length;
   }
 
-  /** The next line of the current source, or null when that source is exhausted. */
-  private async nextLine(): Promise<{ chunk: LineChunk; i: number } | null> {
-    while (!this.chunk || this.index >= this.chunk.fields.length) {
+  close(): Promise<void> {
+    return this.parsers.close();
+  }
+
+  /** Makes `chunk`/`index` point at the next line of the current source; false at its end. */
+  private async advance(): Promise<boolean> {
+    while (!this.chunk || this.index >= this.chunk.ends.length) {
       if (!this.lines) {
         const p = this.progress[this.current];
-        this.lines = readLines(this.sources[this.current], p.nextOffset, p.nextLine);
+        this.lines = readLines(this.parsers, this.sources[this.current], p.nextOffset, p.nextLine);
       }
       const step = await this.lines.next();
       if (step.done) {
         this.lines = null;
         this.chunk = null;
-        return null;
+        return false;
       }
       this.chunk = step.value;
-      this.index = 0;
+      this.index = this.valueAt = this.quarantineAt = 0;
     }
-    return { chunk: this.chunk, i: this.index++ };
+    return true;
   }
 
   private async nextSource() {
@@ -78,10 +86,11 @@ export class Loader {
     this.current++;
   }
 
-  /** Reads, cleans and commits one batch. */
+  /** Reads and commits one batch. */
   async next(): Promise<BatchResult> {
     const started = performance.now();
-    const rows: Row[] = [];
+    const rows: Value[] = [];
+    let rowCount = 0;
     const quarantined: Quarantined[] = [];
     let skipped = 0;
     const touched = new Map<number, SourceProgress>();
@@ -94,25 +103,28 @@ export class Loader {
 
     while (!this.done) {
       const source = this.sources[this.current];
-      const next = await this.nextLine();
-      if (!next) {
+      if (!(await this.advance())) {
         throw new Error(`source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`);
       }
-      const { chunk, i } = next;
-      const outcome = cleanRecord(chunk.fields[i]);
-      if (outcome.kind !== 'skip' && rows.length + quarantined.length === this.batchSize) {
-        // A full batch still takes the blank and comment lines that follow it, so the
-        // last batch of the data ends the run; the next record waits for the next batch.
-        this.index--;
-        break;
-      }
+      const chunk = this.chunk!;
+      const i = this.index;
+      const kind = chunk.kinds[i];
+      // A full batch still takes the blank and comment lines that follow it, so the last
+      // batch of the data ends the run; the next record waits for the next batch.
+      if (kind !== SKIP && rowCount + quarantined.length === this.batchSize) break;
+      this.index++;
       const p = pending(this.current);
       const line = chunk.firstLine + i;
-      if (outcome.kind === 'row') {
-        rows.push({ values: outcome.values, source: source.name, line, sourceNo: source.no });
+      if (kind === ROW) {
+        rows.push(rowid(source.no, line));
+        for (let c = 0; c < WIDTH; c++) rows.push(decode(c, chunk.values[this.valueAt + c]));
+        rows.push(source.name, line);
+        this.valueAt += WIDTH;
+        rowCount++;
         p.loaded++;
-      } else if (outcome.kind === 'quarantine') {
-        quarantined.push({ source: source.name, line, raw: rawLine(chunk, i), reason: outcome.reason });
+      } else if (kind === QUARANTINE) {
+        quarantined.push({ source: source.name, line, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
+        this.quarantineAt++;
         p.quarantined++;
       } else {
         skipped++;
@@ -123,12 +135,11 @@ export class Loader {
       if (p.nextLine > source.lines) await this.nextSource();
     }
     const changes = [...touched.values()];
-    const ms = performance.now() - started;
-    const batch = this.write({ rows, quarantined, skipped, progress: changes, ms });
+    const batch = this.write({ rows, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
     for (const p of changes) this.progress[p.no] = p;
     return {
       batch,
-      loaded: rows.length,
+      loaded: rowCount,
       quarantined: quarantined.length,
       skipped,
       ms: performance.now() - started,
@@ -137,3 +148,4 @@ export class Loader {
     };
   }
 }
+

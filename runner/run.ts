@@ -45,11 +45,11 @@ export async function runJob(params: Params, log: Log = createLog(params.log)): 
   const { db, release } = openStore(params.database);
   try {
     registerSources(db, staged);
-    const loader = new Loader(db, staged, params.batchSize);
     const before = readStatus(db);
     if (before.batches.count > 0) log(`resuming after batch ${before.batches.count}: ${before.totals.linesRead} of ${before.totals.lines} lines already accounted for`);
 
-    if (!loader.done) {
+    if (!before.complete) {
+      const loader = new Loader(db, staged, params.batchSize);
       let batches = before.batches.count;
       let loadMs = 0;
       const step = async ({ scheduledAt }: { scheduledAt: Date | null }) => {
@@ -66,8 +66,12 @@ export async function runJob(params: Params, log: Log = createLog(params.log)): 
         );
         return r.done;
       };
-      if (params.unthrottled) await runUnthrottled(step);
-      else await runScheduled(params.everySeconds, step, log);
+      try {
+        if (params.unthrottled) await runUnthrottled(step);
+        else await runScheduled(params.everySeconds, step, log);
+      } finally {
+        await loader.close();
+      }
     }
     markFinished(db);
 

@@ -1,16 +1,18 @@
 /**
  * Sources: staging (local path, https:// or s3:// → a local file, checksum verified) and
- * streaming its lines from any byte offset, parsed by csv-parse, one record per line.
+ * streaming its lines from any byte offset, parsed and cleaned by worker threads (lines.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { parse } from 'csv-parse/sync';
-import { COLUMNS, FORMAT } from './dataset.ts';
+import type { ParsedLines } from './lines.ts';
+import type { ParseJob, ParseReply } from './parse-worker.ts';
 import type { Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 import { parseS3Uri, s3Client } from './s3.ts';
@@ -31,7 +33,6 @@ export type StagedSource = {
 };
 
 const NEWLINE = 0x0a;
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** One pass over a file: its SHA-256 and its line count (a last line without "\n" counts). */
 async function fingerprint(file: string): Promise<{ sha256: string; bytes: number; lines: number }> {
@@ -111,72 +112,88 @@ export async function stageSources(
   return staged;
 }
 
-/** Whole lines of one source, parsed: `fields[i]` is the line numbered `firstLine + i`. */
-export type LineChunk = {
-  firstLine: number;
-  fields: string[][];
-  /** Byte offset just past each line (its "\n" included). */
-  ends: number[];
-  /** The bytes of the lines, and the file offset of their first byte. */
-  bytes: Buffer;
-  offset: number;
-};
+/** Parsed, cleaned lines of one source, numbered from `firstLine`. */
+export type LineChunk = ParsedLines & { firstLine: number };
 
-/** The raw text of line `i` of a chunk, without its line ending. */
-export function rawLine(chunk: LineChunk, i: number): string {
-  const start = (i === 0 ? chunk.offset : chunk.ends[i - 1]) - chunk.offset;
-  return chunk.bytes.toString('utf8', start, chunk.ends[i] - chunk.offset).replace(/\r?\n$/, '');
+/** `.ts` when run from source (through tsx), `.js` when bundled. */
+const SOURCE_EXTENSION = path.extname(fileURLToPath(import.meta.url));
+
+/** Worker threads do not inherit tsx's loader: from source, a worker registers it first. */
+function startWorker(url: URL): Worker {
+  // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
+  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+  if (SOURCE_EXTENSION !== '.ts') return new Worker(url, { resourceLimits });
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { eval: true, resourceLimits });
 }
 
-// quote: false — the files never quote, and a stray `"` must be a bad field, not a parse
-// error that stops the load; relax_column_count — a wrong field count is the cleaner's call.
-const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
+/**
+ * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
+ * come back in the order asked, so line numbers and checkpoints stay exact.
+ */
+export class Parsers {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
 
-const WIDTH_PROBE = Buffer.from(`${FORMAT.delimiter.repeat(COLUMNS.length - 1)}\n`);
+  constructor(readonly size = PARSER_THREADS) {
+    this.workers = Array.from({ length: size }, () => {
+      const w = startWorker(new URL(`./parse-worker${SOURCE_EXTENSION}`, import.meta.url));
+      w.on('message', ({ id, lines, error }: ParseReply) => {
+        const pending = this.waiting.get(id)!;
+        this.waiting.delete(id);
+        if (error) pending.reject(new Error(error));
+        else pending.resolve(lines!);
+      });
+      w.on('error', (e) => this.failAll(e));
+      return w;
+    });
+  }
 
-function toChunk(bytes: Buffer, offset: number, firstLine: number): LineChunk {
-  const ends: number[] = [];
-  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(offset + i + 1);
-  if (bytes[bytes.length - 1] !== NEWLINE) ends.push(offset + bytes.length);
-  // csv-parse measures every record against the first one and builds an error object for
-  // each that differs; a leading line of the expected width (dropped again) keeps a comment
-  // line at the top of a chunk from costing that on every record after it.
-  const fields = (parse(Buffer.concat([WIDTH_PROBE, bytes]), CSV_OPTIONS) as string[][]).slice(1);
-  // csv-parse yields one record per line here; anything else would misnumber lines.
-  if (fields.length !== ends.length) throw new Error(`parser returned ${fields.length} records for ${ends.length} lines at byte ${offset}`);
-  return { firstLine, fields, ends, bytes, offset };
+  private failAll(e: Error) {
+    for (const p of this.waiting.values()) p.reject(e);
+    this.waiting.clear();
+  }
+
+  parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[id % this.size].postMessage({ ...job, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
-/** Streams a source's lines from `offset` (the start of line `line`) in chunks of whole lines. */
-export async function* readLines(source: StagedSource, offset: number, line: number, chunkBytes = 1 << 20): AsyncGenerator<LineChunk> {
-  const handle = await open(source.path).catch((e: Error) => {
-    throw new SourceError(`source ${source.uri}: cannot open: ${e.message}`);
-  });
-  try {
-    let pos = offset;
-    if (offset === 0) {
-      const head = Buffer.alloc(3);
-      await handle.read(head, 0, 3, 0);
-      if (head.equals(BOM)) pos = 3;
-    }
-    let carry = Buffer.alloc(0);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(chunkBytes);
-      const { bytesRead } = await handle.read(buf, 0, chunkBytes, pos);
-      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      const dataOffset = pos - carry.length;
-      pos += bytesRead;
-      const eof = bytesRead === 0;
-      const end = eof ? data.length : data.lastIndexOf(NEWLINE) + 1;
-      carry = data.subarray(end);
-      if (end > 0) {
-        const chunk = toChunk(data.subarray(0, end), dataOffset, line);
-        line += chunk.ends.length;
-        yield chunk;
-      }
-      if (eof) return;
-    }
-  } finally {
-    await handle.close();
+/** Two cores: one parser thread beside the main thread that inserts (npm run bench). */
+const PARSER_THREADS = 1;
+const RANGE_BYTES = 1 << 18;
+
+/**
+ * Streams a source's lines from `offset` (the start of line `line`), parsed and cleaned by
+ * the parser threads a few ranges ahead of the caller.
+ */
+export async function* readLines(parsers: Parsers, source: StagedSource, offset: number, line: number): AsyncGenerator<LineChunk> {
+  const ahead: Promise<ParsedLines>[] = [];
+  let from = offset;
+  const ask = () => {
+    if (from >= source.bytes) return;
+    const parsed = parsers.parse({ file: source.path, origin: offset, from, until: Math.min(from + RANGE_BYTES, source.bytes) });
+    parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
+    ahead.push(parsed);
+    from += RANGE_BYTES;
+  };
+  for (let i = 0; i <= parsers.size; i++) ask();
+  while (ahead.length) {
+    const lines = await ahead.shift()!.catch((e: Error) => {
+      throw new SourceError(`source ${source.uri}: cannot read: ${e.message}`);
+    });
+    ask();
+    if (lines.ends.length === 0) continue;
+    yield { ...lines, firstLine: line };
+    line += lines.ends.length;
   }
 }

@@ -77,10 +77,20 @@ export const ADULT_COLUMNS = [...COLUMNS.map((c) => c.name), ...LINEAGE];
 /** Rows per INSERT statement: fewer statement executions, well under SQLite's 32,766 parameters. */
 const ROWS_PER_INSERT = 50;
 
-export type Row = { values: Value[]; source: string; line: number; sourceNo: number };
 export type Quarantined = { source: string; line: number; raw: string; reason: string };
 export type SourceProgress = { no: number; nextOffset: number; nextLine: number; loaded: number; quarantined: number; skipped: number };
-export type Batch = { rows: Row[]; quarantined: Quarantined[]; skipped: number; progress: SourceProgress[]; ms: number };
+/** A batch to commit. `rows` is flat: ROW_WIDTH values per row, in ADULT_INSERT order. */
+export type Batch = { rows: Value[]; rowCount: number; quarantined: Quarantined[]; skipped: number; progress: SourceProgress[]; ms: number };
+
+/** The rowid, then the 15 attributes, then the lineage columns. */
+const ADULT_INSERT = ['rowid', ...ADULT_COLUMNS.map(q)];
+export const ROW_WIDTH = ADULT_INSERT.length;
+
+/**
+ * A record's rowid is its place in the sources (source number, line), so a record loaded
+ * twice breaks the primary key instead of being duplicated.
+ */
+export const rowid = (sourceNo: number, line: number) => sourceNo * 2 ** 32 + line;
 
 export class LockedError extends Error {}
 
@@ -140,13 +150,10 @@ export function readProgress(db: DB): SourceProgress[] {
 
 /** Prepares the one transaction that writes a batch and moves the checkpoint. */
 export function batchWriter(db: DB): (batch: Batch) => number {
-  const placeholders = `(${['?', ...ADULT_COLUMNS.map(() => '?')].join(', ')})`;
   const insertSql = (n: number) =>
-    `INSERT INTO adult (rowid, ${ADULT_COLUMNS.map(q).join(', ')}) VALUES ${Array(n).fill(placeholders).join(', ')}`;
+    `INSERT INTO adult (${ADULT_INSERT.join(', ')}) VALUES ${Array(n).fill(`(${ADULT_INSERT.map(() => '?').join(', ')})`).join(', ')}`;
   const insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
   const insertOne = db.prepare(insertSql(1));
-  const width = ADULT_COLUMNS.length + 1;
-  const params: Value[] = new Array(ROWS_PER_INSERT * width);
   const quarantine = db.prepare('INSERT INTO quarantine (source, line, raw, reason) VALUES (?, ?, ?, ?)');
   const progress = db.prepare(
     'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? WHERE no = ?',
@@ -155,33 +162,17 @@ export function batchWriter(db: DB): (batch: Batch) => number {
     "INSERT INTO batches (batch, committed_at, loaded, quarantined, skipped, ms) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'), ?, ?, ?, ?)",
   );
   const nextBatch = db.prepare('SELECT coalesce(max(batch), 0) + 1 AS n FROM batches').pluck();
-
-  // The rowid is the record's place in the sources (source number, line), so a record
-  // loaded twice breaks the primary key instead of being duplicated.
-  const rowid = (r: Row) => r.sourceNo * 2 ** 32 + r.line;
-  const fill = (r: Row, at: number, into: Value[]) => {
-    into[at] = rowid(r);
-    for (let c = 0; c < r.values.length; c++) into[at + 1 + c] = r.values[c];
-    into[at + 1 + r.values.length] = r.source;
-    into[at + 2 + r.values.length] = r.line;
-  };
+  const many = ROWS_PER_INSERT * ROW_WIDTH;
 
   return db.transaction((batch: Batch): number => {
-    const rows = batch.rows;
-    let i = 0;
-    for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
-      for (let k = 0; k < ROWS_PER_INSERT; k++) fill(rows[i + k], k * width, params);
-      insertMany.run(params);
-    }
-    const one: Value[] = new Array(width);
-    for (; i < rows.length; i++) {
-      fill(rows[i], 0, one);
-      insertOne.run(one);
-    }
+    const { rows } = batch;
+    let at = 0;
+    for (; at + many <= rows.length; at += many) insertMany.run(rows.slice(at, at + many));
+    for (; at < rows.length; at += ROW_WIDTH) insertOne.run(rows.slice(at, at + ROW_WIDTH));
     for (const r of batch.quarantined) quarantine.run(r.source, r.line, r.raw, r.reason);
     for (const p of batch.progress) progress.run(p.nextOffset, p.nextLine, p.loaded, p.quarantined, p.skipped, p.no);
     const n = nextBatch.get() as number;
-    log.run(n, rows.length, batch.quarantined.length, batch.skipped, batch.ms);
+    log.run(n, batch.rowCount, batch.quarantined.length, batch.skipped, batch.ms);
     return n;
   });
 }

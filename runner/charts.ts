@@ -1,0 +1,94 @@
+/**
+ * Charts for the report: Vega-Lite specifications compiled to Vega and rendered to SVG on the
+ * server, so the report needs no script and no network to show them.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+const RAW = 'share of records';
+const WEIGHTED = 'share of people (fnlwgt-weighted)';
+
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  padding: 12,
+  view: { stroke: null },
+  title: { fontSize: 16, anchor: 'start' as const, offset: 12, subtitleFontSize: 12, subtitleColor: '#555' },
+  axis: { labelFontSize: 12, titleFontSize: 12, titleColor: '#333', labelColor: '#333' },
+  legend: { labelFontSize: 12, titleFontSize: 12 },
+};
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export type ShareRow = { label: string; records: number; share: number | null; weightedShare: number | null };
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * Horizontal bars, two per category (share of records, share of people), each labelled with
+ * its percentage; the category's record count is in its axis label.
+ */
+export function shareChart(title: string, category: string, rows: readonly ShareRow[]): TopLevelSpec {
+  const values = rows.flatMap((r) => {
+    const label = `${r.label} (n=${count(r.records)})`;
+    return [
+      { label, measure: RAW, share: r.share },
+      { label, measure: WEIGHTED, share: r.weightedShare },
+    ];
+  });
+  const y = { field: 'label', type: 'nominal' as const, sort: null, title: `${category} (number of records)` };
+  const x = { field: 'share', type: 'quantitative' as const };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: 'Bars: share earning >50K among records, and among the people they stand for' },
+    config: CONFIG,
+    data: { values },
+    width: 440,
+    height: { step: 14 },
+    encoding: { y, yOffset: { field: 'measure', sort: [RAW, WEIGHTED] } },
+    layer: [
+      {
+        mark: { type: 'bar', cornerRadiusEnd: 2 },
+        encoding: {
+          x: { ...x, title: 'Share earning >50K', axis: { format: '.0%', grid: true }, scale: { domain: [0, 1] } },
+          color: {
+            field: 'measure',
+            sort: [RAW, WEIGHTED],
+            scale: { range: ['#4c78a8', '#f58518'] },
+            legend: { title: null, orient: 'top', direction: 'horizontal' },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, color: '#333' },
+        encoding: { x, text: { field: 'share', type: 'quantitative', format: '.1%' } },
+      },
+    ],
+  };
+}
+
+/** Horizontal bars of counts, each labelled with its count. */
+export function countChart(title: string, rows: readonly { label: string; count: number }[], axis: { category: string; count: string }): TopLevelSpec {
+  const x = { field: 'count', type: 'quantitative' as const };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    config: CONFIG,
+    data: { values: rows },
+    width: 440,
+    height: { step: 18 },
+    encoding: { y: { field: 'label', type: 'nominal', sort: null, title: axis.category } },
+    layer: [
+      { mark: { type: 'bar', color: '#4c78a8', cornerRadiusEnd: 2 }, encoding: { x: { ...x, title: axis.count, axis: { format: ',d' } } } },
+      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#333' }, encoding: { x, text: { field: 'count', type: 'quantitative', format: ',d' } } },
+    ],
+  };
+}
