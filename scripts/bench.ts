@@ -32,8 +32,8 @@ function measure(cmd: string, args: string[], input?: string): Promise<Proc> {
     let stdout = '';
     let stderr = '';
     let peak = 0;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     if (input) child.stdin!.end(input);
     const poll = setInterval(() => {
       try {
