@@ -6,8 +6,8 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
-const RAW = 'share of records';
-const WEIGHTED = 'share of people (fnlwgt-weighted)';
+const RAW = 'records';
+const WEIGHTED = 'people (weighted by fnlwgt)';
 
 const CONFIG = {
   font: FONT,
@@ -15,8 +15,9 @@ const CONFIG = {
   padding: 12,
   view: { stroke: null },
   title: { fontSize: 16, anchor: 'start' as const, offset: 12, subtitleFontSize: 12, subtitleColor: '#555' },
-  axis: { labelFontSize: 12, titleFontSize: 12, titleColor: '#333', labelColor: '#333' },
-  legend: { labelFontSize: 12, titleFontSize: 12 },
+  // No label limits: a category's name and count are the point of its row.
+  axis: { labelFontSize: 12, titleFontSize: 12, titleColor: '#333', labelColor: '#333', labelLimit: 0 },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 0, titleLimit: 0 },
 };
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -44,14 +45,14 @@ export function shareChart(title: string, category: string, rows: readonly Share
       { label, measure: WEIGHTED, share: r.weightedShare },
     ];
   });
-  const y = { field: 'label', type: 'nominal' as const, sort: null, title: `${category} (number of records)` };
+  const y = { field: 'label', type: 'nominal' as const, sort: null, title: `${category} (n = records)` };
   const x = { field: 'share', type: 'quantitative' as const };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: 'Bars: share earning >50K among records, and among the people they stand for' },
+    title: { text: title, subtitle: 'n = records in the group; fnlwgt = how many people a record stands for' },
     config: CONFIG,
     data: { values },
-    width: 440,
+    width: 340,
     height: { step: 14 },
     encoding: { y, yOffset: { field: 'measure', sort: [RAW, WEIGHTED] } },
     layer: [
@@ -63,7 +64,7 @@ export function shareChart(title: string, category: string, rows: readonly Share
             field: 'measure',
             sort: [RAW, WEIGHTED],
             scale: { range: ['#4c78a8', '#f58518'] },
-            legend: { title: null, orient: 'top', direction: 'horizontal' },
+            legend: { title: 'Share earning >50K among', orient: 'top', direction: 'horizontal' },
           },
         },
       },
@@ -83,7 +84,7 @@ export function countChart(title: string, rows: readonly { label: string; count:
     title,
     config: CONFIG,
     data: { values: rows },
-    width: 440,
+    width: 340,
     height: { step: 18 },
     encoding: { y: { field: 'label', type: 'nominal', sort: null, title: axis.category } },
     layer: [

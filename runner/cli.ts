@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
+import { writeReport } from './report.ts';
 import { runJob } from './run.ts';
 import { readStatus, type Status } from './store.ts';
 
@@ -76,6 +77,17 @@ export function buildCli(): Command {
       } finally {
         db.close();
       }
+    });
+
+  program
+    .command('report')
+    .description('write report.html (self-contained, charts inlined) and report.md from a database, complete or mid-run')
+    .option('--db <path>', 'SQLite database (opened read-only)', DEFAULTS.database)
+    .option('--out <dir>', 'folder to write the report into', 'out/report')
+    .action(async (o) => {
+      if (!existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
+      const files = await writeReport({ db: o.db, out: o.out });
+      process.stdout.write(`report written: ${files.html} and ${files.markdown}\n`);
     });
 
   return program;
