@@ -55,6 +55,14 @@ type Section = { id: string; title: string; text?: string; chart?: TopLevelSpec;
 const SHARE_HEAD = ['Records', 'Earning >50K', 'Share of records', 'People (sum of fnlwgt)', 'Share of people'];
 const shareCells = (f: ShareFigures) => [formatCount(f.records), formatCount(f.over_50k), formatShare(f.share), formatCount(f.people), formatShare(f.weighted_share)];
 
+/** A share view's chart: the report's, and the README's image (npm run readme-chart). */
+export const shareViewChart = (view: ShareView, rows: readonly ShareRow[]) =>
+  shareChart(
+    `Share earning >50K by ${view.label.toLowerCase()}`,
+    view.label,
+    rows.map((r) => ({ label: r.label, records: r.records, share: r.share, weightedShare: r.weighted_share })),
+  );
+
 function coverage(s: Status): string {
   const t = s.totals;
   if (t.lines === 0) return 'Nothing loaded yet: this database has no sources registered.';
@@ -82,14 +90,12 @@ function sections(d: ReportData): Section[] {
       text: `${formatShare(o.share)} of records earn more than $50K a year; weighted by fnlwgt (the number of people each record stands for), ${formatShare(o.weighted_share)} of people do.`,
       table: { head: ['', ...SHARE_HEAD], rows: [['All records', ...shareCells(o)]] },
     },
-    ...d.shares.map(({ view, rows }) => {
-      return {
-        id: view.name,
-        title: `By ${view.label.toLowerCase()}`,
-        chart: shareChart(`Share earning >50K by ${view.label.toLowerCase()}`, view.label, rows.map((r) => ({ label: r.label, records: r.records, share: r.share, weightedShare: r.weighted_share }))),
-        table: { head: [view.label, ...SHARE_HEAD], rows: rows.map((r) => [r.label, ...shareCells(r)]) },
-      };
-    }),
+    ...d.shares.map(({ view, rows }) => ({
+      id: view.name,
+      title: `By ${view.label.toLowerCase()}`,
+      chart: shareViewChart(view, rows),
+      table: { head: [view.label, ...SHARE_HEAD], rows: rows.map((r) => [r.label, ...shareCells(r)]) },
+    })),
     {
       id: 'missing_values',
       title: 'Missing values per column',

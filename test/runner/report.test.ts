@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../runner/browser.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
 import { writeReport } from '../../runner/report.ts';
 import { DATA_DIR, ROOT, finished, runCli, startCli } from '../support/cli.ts';
@@ -124,10 +124,7 @@ test('report on a database that does not exist is a usage error (exit 2)', () =>
 
 test('in headless Chromium the page loads with no errors and no network, every chart has a size, and tables equal report.md', async (t) => {
   if (!requireTool(t, 'chromium')) return;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors: string[] = [];
