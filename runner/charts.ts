@@ -29,7 +29,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export type ShareRow = { label: string; records: number; share: number | null; weightedShare: number | null };
+export type ShareBar = { label: string; records: number; share: number | null; weighted_share: number | null };
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -37,12 +37,12 @@ const count = (n: number) => n.toLocaleString('en-US');
  * Horizontal bars, two per category (share of records, share of people), each labelled with
  * its percentage; the category's record count is in its axis label.
  */
-export function shareChart(title: string, category: string, rows: readonly ShareRow[]): TopLevelSpec {
+export function shareChart(title: string, category: string, rows: readonly ShareBar[]): TopLevelSpec {
   const values = rows.flatMap((r) => {
     const label = `${r.label} (n=${count(r.records)})`;
     return [
       { label, measure: RAW, share: r.share },
-      { label, measure: WEIGHTED, share: r.weightedShare },
+      { label, measure: WEIGHTED, share: r.weighted_share },
     ];
   });
   const y = { field: 'label', type: 'nominal' as const, sort: null, title: `${category} (n = records)` };

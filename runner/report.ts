@@ -25,6 +25,9 @@ export type ReportData = {
   generatedAt: string;
 };
 
+/** How a NULL category (a `?` in the source) is labelled. */
+const MISSING = '(missing)';
+
 /** Reads everything in one transaction, so a load committing meanwhile cannot mix two states. */
 export function readReport(db: DB): ReportData {
   return db.transaction(() => ({
@@ -43,11 +46,8 @@ export function readReport(db: DB): ReportData {
   }))();
 }
 
-/** How a NULL category (a `?` in the source) is labelled. */
-export const MISSING = '(missing)';
-
-export const formatCount = (n: number | null) => (n === null ? '–' : n.toLocaleString('en-US'));
-export const formatShare = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+const formatCount = (n: number | null) => (n === null ? '–' : n.toLocaleString('en-US'));
+const formatShare = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 
 type Table = { head: string[]; rows: string[][] };
 type Section = { id: string; title: string; text?: string; chart?: TopLevelSpec; table: Table };
@@ -57,11 +57,7 @@ const shareCells = (f: ShareFigures) => [formatCount(f.records), formatCount(f.o
 
 /** A share view's chart: the report's, and the README's image (npm run readme-chart). */
 export const shareViewChart = (view: ShareView, rows: readonly ShareRow[]) =>
-  shareChart(
-    `Share earning >50K by ${view.label.toLowerCase()}`,
-    view.label,
-    rows.map((r) => ({ label: r.label, records: r.records, share: r.share, weightedShare: r.weighted_share })),
-  );
+  shareChart(`Share earning >50K by ${view.label.toLowerCase()}`, view.label, rows);
 
 function coverage(s: Status): string {
   const t = s.totals;
