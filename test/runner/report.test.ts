@@ -170,7 +170,9 @@ test('mid-run, the report says how much it covers, matches what is loaded, and t
     if (!existsSync(midDb)) return 0;
     const db = new Database(midDb, { readonly: true });
     try {
-      return db.prepare("SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'batches') THEN (SELECT count(*) FROM batches) ELSE 0 END").pluck().get() as number;
+      // The file can exist before its schema does.
+      const created = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'batches'").pluck().get();
+      return created ? (db.prepare('SELECT count(*) FROM batches').pluck().get() as number) : 0;
     } finally {
       db.close();
     }
