@@ -59,6 +59,14 @@ const shareCells = (f: ShareFigures) => [formatCount(f.records), formatCount(f.o
 export const shareViewChart = (view: ShareView, rows: readonly ShareRow[]) =>
   shareChart(`Share earning >50K by ${view.label.toLowerCase()}`, view.label, rows);
 
+/** The takeaway of a share chart in one line: where the share is highest and lowest. */
+function range(rows: readonly ShareRow[]): string | undefined {
+  const ranked = rows.filter((r) => r.share !== null).sort((a, b) => b.share! - a.share!);
+  if (ranked.length < 2) return undefined;
+  const at = (r: ShareRow) => `${r.label} (${formatShare(r.share)} of records, ${formatShare(r.weighted_share)} of people)`;
+  return `Highest: ${at(ranked[0])}; lowest: ${at(ranked.at(-1)!)}.`;
+}
+
 function coverage(s: Status): string {
   const t = s.totals;
   if (t.lines === 0) return 'Nothing loaded yet: this database has no sources registered.';
@@ -89,6 +97,7 @@ function sections(d: ReportData): Section[] {
     ...d.shares.map(({ view, rows }) => ({
       id: view.name,
       title: `By ${view.label.toLowerCase()}`,
+      text: range(rows),
       chart: shareViewChart(view, rows),
       table: { head: [view.label, ...SHARE_HEAD], rows: rows.map((r) => [r.label, ...shareCells(r)]) },
     })),

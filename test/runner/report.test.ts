@@ -111,6 +111,7 @@ test('census-etl report writes report.html and report.md; every number in them m
   // A few figures as a person would check them against the published dataset.
   assert.match(md, /\| Bachelors \| 8,024 \| 3,312 \| 41\.3% \|/);
   assert.match(md, /\| All records \| 48,837 \| 11,686 \| 23\.9% \|/);
+  assert.ok(md.includes('Highest: Prof-school (74.0% of records, 73.8% of people); lowest: Preschool (1.2% of records, 1.0% of people).'));
   // The charts report.md points at are there, as SVG.
   for (const [, file] of md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) assert.match(readFileSync(path.join(outDir, file), 'utf8'), /^<svg /);
 });
