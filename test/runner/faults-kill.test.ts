@@ -1,0 +1,67 @@
+/**
+ * SIGKILL at 25 random instants of a run, restarting after each: the database is consistent
+ * after every kill, and the finished tables are identical to an uninterrupted run's.
+ * FAULT_SEED=<n> replays a sequence of instants (the seed is in every failure message).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { finished, runCli, startCli } from '../support/cli.ts';
+import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
+import { mixedSources } from '../support/generate.ts';
+import { tempDir } from '../support/fixtures.ts';
+import { seededRandom, sleep, waitForLine } from '../support/watch.ts';
+
+const KILLS = 25;
+const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);
+
+type Mode = {
+  /** Flags that pick the schedule. */
+  schedule: string[];
+  batchSize: number;
+  /** Lines of Adult.data and Adult.test: more work than 25 short lives can finish. */
+  size: [number, number];
+  /** A kill lands up to this long after the moment watched for. */
+  windowMs: number;
+};
+
+async function killAndResume(mode: Mode, seed: number) {
+  const random = seededRandom(seed);
+  const dir = mixedSources(...mode.size, tempDir());
+  const run = (db: string) => ['run', '--batch-size', String(mode.batchSize), '--data-dir', dir, '--db', db, '--log', path.join(dir, 'run.log')];
+  const reference = path.join(dir, 'reference.db');
+  const uninterrupted = runCli([...run(reference), '--unthrottled']);
+  assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
+
+  const db = path.join(dir, 'killed.db');
+  for (let kill = 1; kill <= KILLS; kill++) {
+    const child = startCli([...run(db), ...mode.schedule]);
+    const result = finished(child);
+    // Mostly while batches commit; sometimes while staging, opening and registering.
+    const moment = random() < 0.2 ? /census-etl run starting/ : / batch \d+\/\d+: /;
+    if (await waitForLine(child, moment)) await sleep(random() * mode.windowMs);
+    child.kill('SIGKILL');
+    const r = await result;
+    assert.equal(r.signal, 'SIGKILL', `seed ${seed}: the run ended (code ${r.code}) before kill ${kill}; give it more work\n${r.stderr}`);
+    assertConsistent(db, `seed ${seed}, after kill ${kill}`);
+  }
+
+  // The rest of the load, without waiting for ticks: batch boundaries do not depend on the schedule.
+  const rerun = runCli([...run(db), '--unthrottled']);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stdout, /resuming after batch \d+: \d+ of \d+ lines already accounted for/);
+  assert.equal(contentHash(db), contentHash(reference), `seed ${seed}: adult and quarantine differ from the uninterrupted run`);
+  assert.deepEqual(bookkeeping(db), bookkeeping(reference), `seed ${seed}`);
+  for (const s of bookkeeping(db).sources) assert.equal(s.loaded + s.quarantined + s.skipped, s.lines, `${s.name}: every line accounted for`);
+}
+
+test(`SIGKILL at ${KILLS} random instants, restarted after each: same tables as an uninterrupted run (seed ${SEED})`, { concurrency: true }, async (t) => {
+  await Promise.all([
+    // ~4,500 batches of 2, about a millisecond each: output reaches the test late, so each
+    // life commits dozens of batches before its kill; 25 lives must not finish the load.
+    t.test('unthrottled', () => killAndResume({ schedule: ['--unthrottled'], batchSize: 2, size: [6000, 3000], windowMs: 25 }, SEED)),
+    // One batch per second (~85 in all, at most ~3 per life): a kill within a second of a
+    // batch lands while waiting for, during or after the next tick's commit.
+    t.test('scheduled every second', () => killAndResume({ schedule: ['--every', '1'], batchSize: 2, size: [110, 60], windowMs: 1000 }, SEED + 1)),
+  ]);
+});
