@@ -1,0 +1,42 @@
+/**
+ * The runner as the instance runs it: one ESM file (esbuild) plus a package.json naming the
+ * one dependency that cannot be bundled, better-sqlite3's native addon, which `npm install`
+ * fetches for the instance's own platform.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { RELEASE_FILES } from './layout.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NATIVE = 'better-sqlite3';
+
+export type Bundle = { dir: string; files: { bundle: string; manifest: string }; sha256: string };
+
+/** Builds into `dir` (default out/bundle); the same sources give the same bytes and hash. */
+export function buildBundle(dir = path.join(ROOT, 'out', 'bundle')): Bundle {
+  mkdirSync(dir, { recursive: true });
+  const bundle = path.join(dir, RELEASE_FILES.bundle);
+  const manifest = path.join(dir, RELEASE_FILES.manifest);
+  buildSync({
+    entryPoints: [path.join(ROOT, 'runner', 'cli.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [NATIVE],
+    legalComments: 'none',
+    logLevel: 'error',
+    // CommonJS dependencies call require() for Node's built-ins; ESM has no require of its own.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  const version = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', NATIVE, 'package.json'), 'utf8')).version;
+  const pkg = { name: 'census-etl-runner', private: true, type: 'module', dependencies: { [NATIVE]: version } };
+  writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
+  const hash = createHash('sha256');
+  for (const f of [bundle, manifest]) hash.update(readFileSync(f));
+  return { dir, files: { bundle, manifest }, sha256: hash.digest('hex') };
+}

@@ -1,0 +1,140 @@
+/**
+ * The stack's settings, read at synth time from environment variables (documented in the
+ * README) and validated; every error names the variable and says what it wants.
+ */
+import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
+
+export type Config = {
+  region: string;
+  instanceType: string;
+  /** An existing EC2 key pair and the CIDR allowed to reach port 22; both or neither. */
+  ssh: { keyName: string; cidr: string } | null;
+  /** The instance shuts down (and so terminates) after this many minutes, whatever happens. */
+  timeLimitMinutes: number;
+  batchSize: number;
+  everySeconds: number;
+  /** YYYY-MM-DD: the raw zone partition the dataset is uploaded to. */
+  ingestionDate: string;
+  /** Where deploy takes Adult.data/Adult.test from; null downloads them (checksums verified). */
+  dataDir: string | null;
+  /** A local AWS emulator (moto) to point the provider at; null means real AWS. */
+  localEndpoint: string | null;
+  /** Terraform's state (local backend); `npm run sync` and `npm run logs` read outputs from it. */
+  stateFile: string;
+};
+
+export class ConfigError extends Error {}
+
+/** The variables, with what each one means; the README lists the same. */
+export const ENV = {
+  region: 'CENSUS_REGION',
+  instanceType: 'CENSUS_INSTANCE_TYPE',
+  sshKeyName: 'CENSUS_SSH_KEY_NAME',
+  sshCidr: 'CENSUS_SSH_CIDR',
+  timeLimitMinutes: 'CENSUS_TIME_LIMIT_MINUTES',
+  batchSize: 'CENSUS_BATCH_SIZE',
+  everySeconds: 'CENSUS_EVERY_SECONDS',
+  ingestionDate: 'CENSUS_INGESTION_DATE',
+  dataDir: 'CENSUS_DATA_DIR',
+  localEndpoint: 'CENSUS_AWS_ENDPOINT',
+  stateFile: 'CENSUS_STATE_FILE',
+} as const;
+
+export const DEFAULT_STATE_FILE = 'terraform.census-etl.tfstate';
+
+export const DEFAULT_INSTANCE_TYPE = 't3.micro';
+export const DEFAULT_TIME_LIMIT_MINUTES = 30;
+const TIME_LIMIT_RANGE = [10, 720] as const;
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function cidr(name: string, value: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+    throw new ConfigError(`${name}: "${value}" is not an IPv4 CIDR such as 203.0.113.7/32`);
+  }
+  if (Number(m[5]) === 0) throw new ConfigError(`${name}: "${value}" opens SSH to the whole internet; give your own address, e.g. 203.0.113.7/32`);
+  return value;
+}
+
+function integer(name: string, value: string, check: (n: number) => string | null): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  const problem = Number.isNaN(n) ? 'is not a whole number' : check(n);
+  if (problem) throw new ConfigError(`${name}: "${value}" ${problem}`);
+  return n;
+}
+
+/** The runner's own rule for a parameter, so the stack never uploads params the runner rejects. */
+function runnerRule(field: 'batchSize' | 'everySeconds') {
+  return (n: number) => {
+    const r = ParamsSchema.shape[field].safeParse(n);
+    return r.success ? null : r.error.issues[0].message;
+  };
+}
+
+function date(name: string, value: string): string {
+  const m = DATE.exec(value);
+  const d = m ? new Date(`${value}T00:00:00Z`) : null;
+  if (!d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
+    throw new ConfigError(`${name}: "${value}" is not a date as YYYY-MM-DD`);
+  }
+  return value;
+}
+
+function endpoint(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name}: "${value}" is not a URL such as http://127.0.0.1:5000`);
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new ConfigError(`${name}: "${value}" must be a local emulator on loopback (127.0.0.1, localhost)`);
+  }
+  return url.origin;
+}
+
+/** Relative paths are taken from the project folder, where cdktf, sync and logs run. */
+export const stateFile = (env: NodeJS.ProcessEnv = process.env) => (env[ENV.stateFile] ?? '').trim() || DEFAULT_STATE_FILE;
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Date()): Config {
+  const get = (name: string) => (env[name] ?? '').trim() || undefined;
+
+  const region = get(ENV.region) ?? get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-east-1';
+  if (!REGION.test(region)) throw new ConfigError(`${ENV.region}: "${region}" is not an AWS region such as eu-west-1`);
+
+  const instanceType = get(ENV.instanceType) ?? DEFAULT_INSTANCE_TYPE;
+  if (!INSTANCE_TYPE.test(instanceType)) throw new ConfigError(`${ENV.instanceType}: "${instanceType}" is not an instance type such as t3.micro`);
+
+  const keyName = get(ENV.sshKeyName);
+  const sshCidr = get(ENV.sshCidr);
+  if (Boolean(keyName) !== Boolean(sshCidr)) {
+    throw new ConfigError(`SSH needs both ${ENV.sshKeyName} (an existing EC2 key pair) and ${ENV.sshCidr} (your address, e.g. 203.0.113.7/32), or neither`);
+  }
+  const ssh = keyName && sshCidr ? { keyName, cidr: cidr(ENV.sshCidr, sshCidr) } : null;
+
+  const [min, max] = TIME_LIMIT_RANGE;
+  const limit = get(ENV.timeLimitMinutes);
+  const timeLimitMinutes = limit
+    ? integer(ENV.timeLimitMinutes, limit, (n) => (n < min || n > max ? `must be between ${min} and ${max} minutes` : null))
+    : DEFAULT_TIME_LIMIT_MINUTES;
+
+  const batch = get(ENV.batchSize);
+  const every = get(ENV.everySeconds);
+  const ingestion = get(ENV.ingestionDate);
+  const local = get(ENV.localEndpoint);
+  return {
+    region,
+    instanceType,
+    ssh,
+    timeLimitMinutes,
+    batchSize: batch ? integer(ENV.batchSize, batch, runnerRule('batchSize')) : DEFAULTS.batchSize,
+    everySeconds: every ? integer(ENV.everySeconds, every, runnerRule('everySeconds')) : DEFAULTS.everySeconds,
+    ingestionDate: ingestion ? date(ENV.ingestionDate, ingestion) : today.toISOString().slice(0, 10),
+    dataDir: get(ENV.dataDir) ?? null,
+    localEndpoint: local ? endpoint(ENV.localEndpoint, local) : null,
+    stateFile: stateFile(env),
+  };
+}

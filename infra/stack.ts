@@ -1,0 +1,85 @@
+/** The census-etl stack: one construct per concern, wired together; settings come from Config. */
+import { createHash } from 'node:crypto';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { DEFAULTS, type Params } from '../runner/params.ts';
+import { SecureBucket } from './bucket.ts';
+import type { Config } from './config.ts';
+import { LoaderInstance } from './instance.ts';
+import { INSTANCE, RESULTS_PREFIX, resultKeys } from './layout.ts';
+import { InstanceNetwork } from './network.ts';
+import { InstanceRole } from './role.ts';
+import { Uploads, type RawFile } from './uploads.ts';
+import { userData } from './userdata.ts';
+
+export type CensusEtlProps = {
+  config: Config;
+  raw: RawFile[];
+  bundle: { bundle: string; manifest: string; sha256: string };
+};
+
+/** The AWS provider 5.x bindings pin 5.99.1 exactly; accept the 5.x line from there on. */
+export const AWS_PROVIDER_CONSTRAINT = '~> 5.99';
+const LOCAL_SERVICES = ['s3', 'ec2', 'iam', 'sts', 'ssm'] as const;
+
+function provider(scope: Construct, { region, localEndpoint }: Config): AwsProvider {
+  const local = localEndpoint
+    ? {
+        endpoints: [Object.fromEntries(LOCAL_SERVICES.map((s) => [s, localEndpoint]))],
+        s3UsePathStyle: true,
+        skipCredentialsValidation: true,
+        skipRequestingAccountId: true,
+        skipMetadataApiCheck: 'true',
+      }
+    : {};
+  return new AwsProvider(scope, 'aws', { region, defaultTags: [{ tags: { project: 'census-etl' } }], ...local });
+}
+
+export class CensusEtlStack extends TerraformStack {
+  constructor(scope: Construct, id: string, { config, raw, bundle }: CensusEtlProps) {
+    super(scope, id);
+    provider(this, config);
+    new LocalBackend(this, { path: config.stateFile });
+    this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
+
+    const store = new SecureBucket(this, 'store', { namePrefix: 'census-etl-', tlsOnlyPolicy: !config.localEndpoint });
+    const bucket = store.bucket.bucket;
+
+    const params: Omit<Params, 'sources' | 'results'> = {
+      database: INSTANCE.database,
+      log: INSTANCE.log,
+      batchSize: config.batchSize,
+      everySeconds: config.everySeconds,
+      unthrottled: false,
+      publishRetry: DEFAULTS.publishRetry,
+    };
+    const release = createHash('sha256')
+      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256), date: config.ingestionDate }))
+      .digest('hex')
+      .slice(0, 16);
+    const uploads = new Uploads(this, 'uploads', { bucket, ingestionDate: config.ingestionDate, raw, bundle, params, release });
+
+    const role = new InstanceRole(this, 'instance-role', { bucket, readKeys: uploads.readKeys, writeKeys: resultKeys() });
+    const network = new InstanceNetwork(this, 'network', { sshCidr: config.ssh?.cidr ?? null });
+    const loader = new LoaderInstance(this, 'loader', {
+      instanceType: config.instanceType,
+      instanceProfile: role.profile.name,
+      securityGroupId: network.securityGroup.id,
+      keyName: config.ssh?.keyName ?? null,
+      userData: userData({ region: config.region, bucket, releasePrefix: uploads.releasePrefix, timeLimitMinutes: config.timeLimitMinutes }),
+      // The instance starts working at boot: its objects and permissions must exist by then.
+      dependsOn: [...uploads.objects, role.policy],
+    });
+
+    const dns = loader.instance.publicDns;
+    new TerraformOutput(this, 'bucket', { value: bucket });
+    new TerraformOutput(this, 'results_uri', { value: `s3://${bucket}/${RESULTS_PREFIX}` });
+    new TerraformOutput(this, 'instance_id', { value: loader.instance.id });
+    new TerraformOutput(this, 'public_dns', { value: dns });
+    new TerraformOutput(this, 'instance_role_arn', { value: role.role.arn });
+    new TerraformOutput(this, 'ssh_command', {
+      value: config.ssh ? `ssh ${INSTANCE.sshUser}@${dns}` : 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH',
+    });
+  }
+}
