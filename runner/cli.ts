@@ -4,6 +4,7 @@
  * Exit codes: 0 done, 2 bad usage or parameters (nothing written), 1 runtime failure.
  */
 import { existsSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
@@ -109,12 +110,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    // Batches commit synchronously, so a signal is handled between two of them.
-    process.stderr.write(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
+// The bundled CLI is also what parser threads load (see sources.ts): they only parse.
+if (isMainThread) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Batches commit synchronously, so a signal is handled between two of them.
+      process.stderr.write(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+  process.exitCode = await main(process.argv.slice(2));
 }
-
-process.exitCode = await main(process.argv.slice(2));

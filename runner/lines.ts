@@ -4,6 +4,7 @@
  * returns plain arrays that cross threads cheaply.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse/sync';
 import { cleanRecord, type Value } from './clean.ts';
 import { COLUMNS, FORMAT } from './dataset.ts';
@@ -124,4 +125,24 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
     }
   }
   return { ends, kinds, values: values.slice(0, at), reasons, raws };
+}
+
+/** What a parser thread is asked: the lines of `file` starting in [from, until). */
+export type ParseJob = { id: number; file: string; origin: number; from: number; until: number };
+export type ParseReply = { id: number; lines?: ParsedLines; error?: string };
+
+/** Marks a thread started to parse (the module may be loaded by a whole bundled CLI). */
+export const PARSER_ROLE = 'census-etl-parser';
+
+if (!isMainThread && workerData?.role === PARSER_ROLE) {
+  parentPort!.on('message', (job: ParseJob) => {
+    let reply: ParseReply;
+    try {
+      reply = { id: job.id, lines: parseRange(job.file, job.origin, job.from, job.until) };
+    } catch (e) {
+      reply = { id: job.id, error: (e as Error).message };
+    }
+    // The values' buffer is handed over, not copied.
+    parentPort!.postMessage(reply, reply.lines ? [reply.lines.values.buffer as ArrayBuffer] : []);
+  });
 }

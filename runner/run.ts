@@ -8,7 +8,7 @@ import { Loader, type BatchResult } from './load.ts';
 import { createLog, formatDuration, type Log } from './log.ts';
 import type { Params } from './params.ts';
 import { RESULT_NAMES, artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
-import { runScheduled, runUnthrottled } from './schedule.ts';
+import { runScheduled, runUnthrottled, type Step } from './schedule.ts';
 import { stageSources } from './sources.ts';
 import { markFinished, markPublished, openStore, readStatus, registerSources, type Status } from './store.ts';
 
@@ -52,14 +52,15 @@ export async function runJob(params: Params, log: Log = createLog(params.log)): 
       const loader = new Loader(db, staged, params.batchSize);
       let batches = before.batches.count;
       let loadMs = 0;
-      const step = async ({ scheduledAt }: { scheduledAt: Date | null }) => {
+      const step: Step = async ({ scheduledAt, startedAt }) => {
         const expected = batches + Math.ceil((loader.linesTotal - loader.linesDone) / params.batchSize);
         const r: BatchResult = await loader.next();
         batches = r.batch;
         loadMs += r.ms;
         const left = Math.max(0, expected - r.batch);
         const eta = params.unthrottled ? (loadMs / (r.batch - before.batches.count)) * left : left * params.everySeconds * 1000;
-        const late = scheduledAt ? ` | tick +${Date.now() - scheduledAt.getTime()} ms` : '';
+        // How late the batch started after its wall-clock tick.
+        const late = scheduledAt ? ` | tick +${startedAt.getTime() - scheduledAt.getTime()} ms` : '';
         log(
           `batch ${r.batch}/${r.done ? r.batch : Math.max(expected, r.batch + 1)}: ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skipped} skipped` +
             ` | ${((r.linesDone / loader.linesTotal) * 100).toFixed(1)}% | ETA ${formatDuration(eta)} | ${r.ms.toFixed(1)} ms${late}`,

@@ -8,11 +8,9 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { ParsedLines } from './lines.ts';
-import type { ParseJob, ParseReply } from './parse-worker.ts';
+import { PARSER_ROLE, type ParseJob, type ParseReply, type ParsedLines } from './lines.ts';
 import type { Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 import { parseS3Uri, s3Client } from './s3.ts';
@@ -115,16 +113,17 @@ export async function stageSources(
 /** Parsed, cleaned lines of one source, numbered from `firstLine`. */
 export type LineChunk = ParsedLines & { firstLine: number };
 
-/** `.ts` when run from source (through tsx), `.js` when bundled. */
-const SOURCE_EXTENSION = path.extname(fileURLToPath(import.meta.url));
-
-/** Worker threads do not inherit tsx's loader: from source, a worker registers it first. */
-function startWorker(url: URL): Worker {
+/**
+ * A parser thread runs lines.ts. From source that is its own file, loaded through tsx (which
+ * worker threads do not inherit); bundled, every module is the one file this code is in.
+ */
+function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
-  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
-  if (SOURCE_EXTENSION !== '.ts') return new Worker(url, { resourceLimits });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, resourceLimits });
+  const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
+  const lines = new URL('./lines.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(lines)}); })`;
+  return new Worker(boot, { ...options, eval: true });
 }
 
 /**
@@ -138,7 +137,7 @@ export class Parsers {
 
   constructor(readonly size = PARSER_THREADS) {
     this.workers = Array.from({ length: size }, () => {
-      const w = startWorker(new URL(`./parse-worker${SOURCE_EXTENSION}`, import.meta.url));
+      const w = startParser();
       w.on('message', ({ id, lines, error }: ParseReply) => {
         const pending = this.waiting.get(id)!;
         this.waiting.delete(id);
