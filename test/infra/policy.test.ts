@@ -1,0 +1,32 @@
+/** The IAM documents, as pure functions. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EC2_ASSUME_ROLE, instancePolicy, tlsOnlyBucketPolicy } from '../../infra/policy.ts';
+
+test('instance policy: GetObject on each read key, Put+Get on each write key, one ARN per object', () => {
+  const doc = instancePolicy({ bucket: 'b', readKeys: ['runner/r1/cli.mjs', 'raw/x/Adult.data'], writeKeys: ['results/census.db'] });
+  assert.deepEqual(doc.Statement.map((s) => [s.Effect, s.Action, s.Resource]), [
+    ['Allow', ['s3:GetObject'], ['arn:aws:s3:::b/runner/r1/cli.mjs', 'arn:aws:s3:::b/raw/x/Adult.data']],
+    ['Allow', ['s3:PutObject', 's3:GetObject'], ['arn:aws:s3:::b/results/census.db']],
+  ]);
+  const text = JSON.stringify(doc);
+  assert.ok(!text.includes('*'), 'no wildcard at all');
+  assert.ok(!/ListBucket|DeleteObject|s3:\*/.test(text));
+});
+
+test('TLS-only bucket policy: one Deny on non-TLS requests, bucket and objects', () => {
+  assert.deepEqual(tlsOnlyBucketPolicy('b').Statement, [
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: ['s3:*'],
+      Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+  ]);
+});
+
+test('trust policy: only EC2 may assume the role; no Resource (trust policies have none)', () => {
+  assert.deepEqual(EC2_ASSUME_ROLE.Statement, [{ Sid: 'Ec2AssumesRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: ['sts:AssumeRole'] }]);
+});

@@ -1,0 +1,119 @@
+/** The security baseline of SPEC §4, asserted on the synthesized Terraform JSON. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AWS_PROVIDER_CONSTRAINT } from '../../infra/stack.ts';
+import { only, synth, type Synth } from './synth.ts';
+
+const json = synth();
+const instance = only(json, 'aws_instance');
+const statements = (policy: string) => JSON.parse(policy).Statement as { Effect: string; Action: string[]; Resource?: string[]; Condition?: unknown; Principal?: unknown }[];
+const params = (j: Synth) => JSON.parse(Object.values(j.resource.aws_s3_object).find((o) => o.key.endsWith('/params.json'))!.content);
+
+test('bucket: every public access blocked, SSE by default, objects owned by the bucket owner', () => {
+  const block = only(json, 'aws_s3_bucket_public_access_block');
+  for (const setting of ['block_public_acls', 'block_public_policy', 'ignore_public_acls', 'restrict_public_buckets']) assert.equal(block[setting], true, setting);
+  const sse = only(json, 'aws_s3_bucket_server_side_encryption_configuration');
+  assert.equal(sse.rule[0].apply_server_side_encryption_by_default.sse_algorithm, 'AES256');
+  assert.equal(only(json, 'aws_s3_bucket_ownership_controls').rule.object_ownership, 'BucketOwnerEnforced');
+});
+
+test('bucket policy: denies every request that is not over TLS, on the bucket and its objects', () => {
+  const [deny] = statements(only(json, 'aws_s3_bucket_policy').policy);
+  assert.equal(deny.Effect, 'Deny');
+  assert.equal(deny.Principal, '*');
+  assert.deepEqual(deny.Condition, { Bool: { 'aws:SecureTransport': 'false' } });
+  assert.equal(deny.Resource!.length, 2);
+  assert.ok(deny.Resource!.some((r) => r.endsWith('/*')) && deny.Resource!.some((r) => !r.includes('/')), 'bucket and objects');
+});
+
+test('instance: IMDSv2 only, encrypted root volume with a size, terminates on shutdown, replaced on new user-data', () => {
+  assert.equal(instance.metadata_options.http_tokens, 'required');
+  assert.equal(instance.metadata_options.http_endpoint, 'enabled');
+  assert.equal(instance.root_block_device.encrypted, true);
+  assert.ok(instance.root_block_device.volume_size >= 8, 'moto and the AL2023 image need a volume_size of 8 GiB or more');
+  assert.equal(instance.instance_initiated_shutdown_behavior, 'terminate');
+  assert.equal(instance.user_data_replace_on_change, true);
+  assert.equal(instance.instance_type, 't3.micro');
+});
+
+test('AMI: Amazon Linux 2023 looked up through SSM, for the architecture of the instance type', () => {
+  const ami = Object.values(json.data.aws_ssm_parameter)[0];
+  assert.equal(ami.name, '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+  assert.match(instance.ami, /^\$\{data\.aws_ssm_parameter\.[^.]+\.value\}$/);
+  const graviton = Object.values(synth({ CENSUS_INSTANCE_TYPE: 't4g.small' }).data.aws_ssm_parameter)[0];
+  assert.equal(graviton.name, '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+});
+
+test('role policy: no wildcard in any action or resource; reads only release + raw objects, writes only results', () => {
+  const policy = statements(only(json, 'aws_iam_role_policy').policy);
+  for (const s of policy) {
+    assert.equal(s.Effect, 'Allow');
+    for (const a of s.Action) assert.ok(!a.includes('*'), `action ${a}`);
+    for (const r of s.Resource!) assert.ok(!r.includes('*'), `resource ${r}`);
+  }
+  const writes = policy.filter((s) => s.Action.includes('s3:PutObject')).flatMap((s) => s.Resource!);
+  assert.deepEqual(writes.map((r) => r.split('}/')[1]).sort(), ['results/census-etl.log', 'results/census.db', 'results/summary.json']);
+  const reads = policy.flatMap((s) => s.Resource!).map((r) => r.split('}/')[1]);
+  const uploaded = Object.values(json.resource.aws_s3_object).map((o) => o.key);
+  assert.deepEqual(reads.filter((k) => !k.startsWith('results/')).sort(), uploaded.sort(), 'reads exactly what deploy uploads');
+  const trust = statements(only(json, 'aws_iam_role').assume_role_policy);
+  assert.deepEqual(trust.map((s) => s.Principal), [{ Service: 'ec2.amazonaws.com' }]);
+});
+
+test('SSH: no ingress and no key by default; port 22 from the given CIDR only with a key pair', () => {
+  const closed = only(json, 'aws_security_group');
+  assert.deepEqual(closed.ingress, []);
+  assert.equal(instance.key_name, undefined);
+  for (const rule of closed.egress) assert.deepEqual([rule.from_port, rule.to_port, rule.protocol], [443, 443, 'tcp']);
+  assert.match(json.output.ssh_command.value, /^none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR/);
+
+  const open = synth({ CENSUS_SSH_KEY_NAME: 'laptop', CENSUS_SSH_CIDR: '203.0.113.7/32' });
+  const [ssh, ...others] = only(open, 'aws_security_group').ingress;
+  assert.deepEqual(others, []);
+  assert.deepEqual([ssh.from_port, ssh.to_port, ssh.protocol, ssh.cidr_blocks], [22, 22, 'tcp', ['203.0.113.7/32']]);
+  assert.equal(only(open, 'aws_instance').key_name, 'laptop');
+  assert.match(open.output.ssh_command.value, /^ssh ec2-user@\$\{aws_instance\..+\.public_dns\}$/);
+});
+
+test('outputs: bucket, instance id, public DNS, ssh command, results location, role', () => {
+  assert.deepEqual(Object.keys(json.output).sort(), ['bucket', 'instance_id', 'instance_role_arn', 'public_dns', 'results_uri', 'ssh_command']);
+  assert.match(json.output.results_uri.value, /^s3:\/\/\$\{aws_s3_bucket\.[^}]+\.bucket\}\/results\/$/);
+});
+
+test('provider: the constraint accepts the mirror 5.100.0; real AWS unless a local endpoint is set', () => {
+  assert.equal(json.terraform.required_providers.aws.version, AWS_PROVIDER_CONSTRAINT);
+  assert.equal(AWS_PROVIDER_CONSTRAINT, '~> 5.99');
+  const [aws] = json.provider.aws;
+  assert.equal(aws.region, 'us-east-1');
+  assert.equal(aws.endpoints, undefined);
+
+  const local = synth({ CENSUS_AWS_ENDPOINT: 'http://127.0.0.1:5000' });
+  const [emulated] = local.provider.aws as { endpoints: Record<string, string>[]; s3_use_path_style: boolean }[];
+  assert.deepEqual(emulated.endpoints, [{ s3: 'http://127.0.0.1:5000', ec2: 'http://127.0.0.1:5000', iam: 'http://127.0.0.1:5000', sts: 'http://127.0.0.1:5000', ssm: 'http://127.0.0.1:5000' }]);
+  assert.equal(emulated.s3_use_path_style, true);
+  // moto ignores the policy's condition and would deny everything: left out there, only there.
+  assert.equal(local.resource.aws_s3_bucket_policy, undefined);
+});
+
+test('uploads: raw zone keys by ingestion date; params point the runner at them (sha256 pinned) and at results/', () => {
+  const keys = Object.values(json.resource.aws_s3_object).map((o) => o.key);
+  assert.ok(keys.includes('raw/census/adult/2026/03/07/Adult.data'));
+  assert.ok(keys.includes('raw/census/adult/2026/03/07/Adult.test'));
+  const p = params(json);
+  assert.deepEqual(
+    p.sources.map((s: { uri: string }) => s.uri.replace(/^s3:\/\/\$\{[^}]+\}\//, '')),
+    ['raw/census/adult/2026/03/07/Adult.data', 'raw/census/adult/2026/03/07/Adult.test'],
+  );
+  assert.deepEqual(p.sources.map((s: { sha256: string }) => s.sha256), ['0'.repeat(64), '1'.repeat(64)]);
+  assert.match(p.results, /^s3:\/\/\$\{aws_s3_bucket\.[^}]+\.bucket\}\/results\/$/);
+  assert.deepEqual([p.batchSize, p.everySeconds, p.unthrottled], [1630, 10, false]);
+});
+
+test('a new bundle or new params change the user-data (so the instance is replaced); the same inputs do not', () => {
+  assert.equal(only(synth(), 'aws_instance').user_data, instance.user_data, 'deterministic');
+  const newBundle = only(synth({}, 'console.log("runner v2")'), 'aws_instance').user_data;
+  const newParams = only(synth({ CENSUS_BATCH_SIZE: '5000' }), 'aws_instance').user_data;
+  assert.notEqual(newBundle, instance.user_data);
+  assert.notEqual(newParams, instance.user_data);
+  assert.notEqual(newBundle, newParams);
+});

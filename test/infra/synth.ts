@@ -1,0 +1,37 @@
+/** Synthesizes the stack with test inputs (small raw files, a stand-in bundle) into plain JSON. */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Testing } from 'cdktf';
+import { readConfig } from '../../infra/config.ts';
+import { STACK_NAME } from '../../infra/layout.ts';
+import { CensusEtlStack } from '../../infra/stack.ts';
+import { tempDir } from '../support/fixtures.ts';
+
+export type Synth = {
+  terraform: { required_providers: { aws: { version: string } } };
+  provider: { aws: Record<string, unknown>[] };
+  resource: Record<string, Record<string, Record<string, any>>>;
+  data: Record<string, Record<string, Record<string, any>>>;
+  output: Record<string, { value: string }>;
+};
+
+/** The one resource of a type (the stack has one of each but S3 objects). */
+export function only(json: Synth, type: string): Record<string, any> {
+  const all = Object.values(json.resource[type] ?? {});
+  if (all.length !== 1) throw new Error(`expected one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("runner")'): Synth {
+  const dir = tempDir('census-synth-');
+  const file = (name: string, text: string) => {
+    writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({ name, path: file(name, `${name}\n`), sha256: String(i).repeat(64) }));
+  const bundle = { bundle: file('cli.mjs', bundleText), manifest: file('package.json', '{}'), sha256: createHash('sha256').update(bundleText).digest('hex') };
+  const config = readConfig({ CENSUS_INGESTION_DATE: '2026-03-07', ...env });
+  const stack = new CensusEtlStack(Testing.app(), STACK_NAME, { config, raw, bundle });
+  return JSON.parse(Testing.synth(stack));
+}
