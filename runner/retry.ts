@@ -3,6 +3,9 @@ import pRetry from 'p-retry';
 
 export type RetryPolicy = { attempts: number; minDelaySeconds: number };
 
+/** fetch's errors say only "fetch failed" or "terminated"; their causes say why. */
+const explain = (e: Error): string => (e.cause instanceof Error ? `${e.message} (${explain(e.cause)})` : e.message);
+
 export function withRetry<T>(what: string, policy: RetryPolicy, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
   return pRetry(fn, {
     retries: policy.attempts - 1,
@@ -10,9 +13,9 @@ export function withRetry<T>(what: string, policy: RetryPolicy, log: (line: stri
     factor: 2,
     randomize: false,
     onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-      if (retriesLeft > 0) log(`${what}: attempt ${attemptNumber}/${policy.attempts} failed (${error.message}); retrying`);
+      if (retriesLeft > 0) log(`${what}: attempt ${attemptNumber}/${policy.attempts} failed (${explain(error)}); retrying`);
     },
   }).catch((e: Error) => {
-    throw new Error(`${what} failed after ${policy.attempts} attempts: ${e.message}`);
+    throw new Error(`${what} failed after ${policy.attempts} attempts: ${explain(e)}`);
   });
 }
