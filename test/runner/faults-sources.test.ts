@@ -1,0 +1,109 @@
+/**
+ * Source problems through the real CLI: a clear error naming the source, exit 1, and nothing
+ * loaded (sources are all staged and verified before the first batch, so not even the good
+ * ones). Remote sources come from an https server on loopback that misbehaves on demand.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { finished, runCli, startCli } from '../support/cli.ts';
+import { lines, records, tempDir } from '../support/fixtures.ts';
+import { startSourceServer, type SourceServer } from '../support/https.ts';
+import { skipUnless } from '../support/tools.ts';
+
+const skip = skipUnless('openssl');
+const DATA = Buffer.from(lines(records(20)));
+const TEST = Buffer.from(lines(['|1x3 Cross validator', ...records(10, 20)]));
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const half = Math.floor(DATA.length / 2);
+
+let server: SourceServer;
+before(async () => {
+  if (skip) return;
+  server = await startSourceServer({
+    'whole/Adult.data': { body: DATA },
+    'whole/Adult.test': { body: TEST },
+    'cut/Adult.data': { body: DATA, cutAfter: half },
+    'cut-once/Adult.data': { body: DATA, cutAfter: half, times: 1 },
+    'short/Adult.data': { body: DATA, truncateTo: half },
+  });
+});
+after(() => server?.close());
+
+type Source = { uri: string; sha256?: string };
+/** A folder with a params file for these sources; returns how to run it and where the db goes. */
+function job(sources: Source[]) {
+  const dir = tempDir();
+  const db = path.join(dir, 'out', 'census.db');
+  const params = { sources, database: db, log: path.join(dir, 'out', 'census-etl.log'), unthrottled: true, publishRetry: { attempts: 2, minDelaySeconds: 0.1 } };
+  writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
+  return { dir, db, args: ['run', '--params', path.join(dir, 'params.json')] };
+}
+
+/** A local file with these bytes, in its own folder. */
+function local(name: string, bytes: Buffer | string): string {
+  const file = path.join(tempDir(), name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+const goodTest = () => ({ uri: local('Adult.test', TEST) });
+const partialDownloads = (dir: string) => {
+  const staged = path.join(dir, 'out', 'sources');
+  return existsSync(staged) ? readdirSync(staged).filter((f) => f.endsWith('.part')) : [];
+};
+
+test('each source fault: exit 1, a message naming the source and what is wrong, no database, no partial download', { skip }, async () => {
+  const url = (p: string) => server.url(p);
+  const directory = path.join(tempDir(), 'Adult.test');
+  mkdirSync(directory); // unreadable as a file, even for root (chmod 000 is not)
+  const cases: { name: string; sources: Source[]; says: (s: Source[]) => RegExp }[] = [
+    { name: 'download interrupted every time', sources: [{ uri: url('cut/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: download of ${esc(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`) },
+    { name: 'upstream file truncated, checksum pinned', sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`) },
+    { name: 'download not found', sources: [{ uri: url('nowhere/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: .*HTTP 404`) },
+    { name: 'local checksum mismatch', sources: [{ uri: local('Adult.data', DATA), sha256: sha256(TEST) }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: SHA-256 is ${sha256(DATA)}, expected ${sha256(TEST)}`) },
+    { name: 'a directory where a file belongs', sources: [{ uri: local('Adult.data', DATA) }, { uri: directory }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: not a regular file`) },
+    { name: 'empty file', sources: [{ uri: local('Adult.data', DATA) }, { uri: local('Adult.test', '') }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: the file is empty`) },
+    { name: 'missing file', sources: [{ uri: local('Adult.data', DATA) }, { uri: path.join(tempDir(), 'Adult.test') }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: file not found`) },
+  ];
+  const runs = cases.map((c) => {
+    const j = job(c.sources);
+    return { c, j, result: finished(startCli(j.args, server.env)) };
+  });
+  for (const { c, j, result } of runs) {
+    const r = await result;
+    assert.equal(r.code, 1, `${c.name}\n${r.stderr}`);
+    assert.match(r.stderr, c.says(c.sources), c.name);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${c.name}: a message, not a stack trace`);
+    assert.equal(existsSync(j.db), false, `${c.name}: no database`);
+    assert.deepEqual(partialDownloads(j.dir), [], `${c.name}: nothing left half-downloaded`);
+  }
+});
+
+test('a download interrupted once is retried (the retry logged) and the load completes', { skip }, async () => {
+  const j = job([{ uri: server.url('cut-once/Adult.data'), sha256: sha256(DATA) }, { uri: server.url('whole/Adult.test') }]);
+  // Not runCli: a synchronous spawn would block this process, and with it the server.
+  const r = await finished(startCli(j.args, server.env));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /download of https:\/\/127\.0\.0\.1:\d+\/cut-once\/Adult\.data: attempt 1\/2 failed \(.+\); retrying/);
+  const d = new Database(j.db, { readonly: true });
+  assert.equal(d.prepare('SELECT count(*) FROM adult').pluck().get(), 30);
+  d.close();
+});
+
+test('a truncated local file without a checksum: the cut last record is quarantined, never loaded half', () => {
+  const whole = lines(records(5));
+  const cut = whole.slice(0, whole.length - 20); // inside the last record
+  const j = job([{ uri: local('Adult.data', cut) }, goodTest()]);
+  const r = runCli(j.args);
+  assert.equal(r.code, 0, r.stderr);
+  const d = new Database(j.db, { readonly: true });
+  assert.deepEqual(d.prepare("SELECT line, reason FROM quarantine WHERE source = 'Adult.data'").all(), [{ line: 5, reason: `expected 15 fields separated by ",", found ${cut.split('\n').at(-1)!.split(',').length}` }]);
+  assert.equal(d.prepare("SELECT count(*) FROM adult WHERE source = 'Adult.data'").pluck().get(), 4);
+  d.close();
+});
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
