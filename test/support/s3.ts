@@ -1,0 +1,19 @@
+/** A bucket on moto, read straight from moto (never through a proxy a test is breaking). */
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { Moto } from './moto.ts';
+
+export type Bucket = {
+  name: string;
+  keys: (prefix: string) => Promise<string[]>;
+  get: (key: string) => Promise<Buffer>;
+};
+
+export async function createBucket(moto: Moto, name: string): Promise<Bucket> {
+  const s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+  return {
+    name,
+    keys: async (prefix) => ((await s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort(),
+    get: async (key) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: name, Key: key }))).Body!.transformToByteArray()),
+  };
+}
