@@ -164,7 +164,7 @@ export function batchWriter(db: DB): (batch: Batch) => number {
   const nextBatch = db.prepare('SELECT coalesce(max(batch), 0) + 1 AS n FROM batches').pluck();
   const many = ROWS_PER_INSERT * ROW_WIDTH;
 
-  return db.transaction((batch: Batch): number => {
+  const write = db.transaction((batch: Batch): number => {
     const { rows } = batch;
     let at = 0;
     for (; at + many <= rows.length; at += many) insertMany.run(rows.slice(at, at + many));
@@ -175,6 +175,18 @@ export function batchWriter(db: DB): (batch: Batch) => number {
     log.run(n, batch.rowCount, batch.quarantined.length, batch.skipped, batch.ms);
     return n;
   });
+  return (batch) => {
+    try {
+      return write(batch);
+    } catch (e) {
+      // SQLite says only "database or disk is full"; the user needs to know nothing was lost.
+      if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
+      const n = nextBatch.get() as number;
+      throw new Error(
+        `database or disk full writing batch ${n} to ${db.name}: the batch was rolled back and the checkpoint stays at batch ${n - 1}; free space and run again to resume`,
+      );
+    }
+  };
 }
 
 export const markFinished = (db: DB) =>
