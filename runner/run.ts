@@ -6,14 +6,11 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Loader, type BatchResult } from './load.ts';
 import { createLog, formatDuration, type Log } from './log.ts';
-import type { Params } from './params.ts';
+import { redactUri as redact, type Params } from './params.ts';
 import { RESULT_NAMES, artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
 import { runScheduled, runUnthrottled, type Step } from './schedule.ts';
 import { stageSources } from './sources.ts';
 import { markFinished, markPublished, openStore, readStatus, registerSources, type Status } from './store.ts';
-
-/** URIs as logged: no user-info and no query string (pre-signed URLs carry signatures there). */
-const redact = (uri: string) => uri.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?…');
 
 export function describeParams(p: Params): string {
   const sources = p.sources.map((s) => `${redact(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`);

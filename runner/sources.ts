@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PARSER_ROLE, type ParseJob, type ParseReply, type ParsedLines } from './lines.ts';
-import type { Source } from './params.ts';
+import { redactUri, type Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 import { parseS3Uri, s3Client } from './s3.ts';
 
@@ -81,6 +81,8 @@ export async function stageSources(
   const staged: StagedSource[] = [];
   for (const [no, source] of sources.entries()) {
     const name = path.posix.basename(source.uri.replace(/[?#].*$/, ''));
+    // What logs, messages and the database show: a signed URL's signature stays out of them.
+    const uri = redactUri(source.uri);
     const remote = /^(https|s3):\/\//.test(source.uri);
     let file = source.uri;
     if (remote) {
@@ -88,24 +90,24 @@ export async function stageSources(
       const cached = source.sha256 && (await fingerprint(file).catch(() => null))?.sha256 === source.sha256;
       if (!cached) {
         await mkdir(stageDir, { recursive: true });
-        log(`downloading ${source.uri}`);
-        await withRetry(`download of ${source.uri}`, retry, log, () => download(source.uri, file)).catch((e: Error) => {
-          throw new SourceError(`source ${source.uri}: ${e.message}`);
+        log(`downloading ${uri}`);
+        await withRetry(`download of ${uri}`, retry, log, () => download(source.uri, file)).catch((e: Error) => {
+          throw new SourceError(`source ${uri}: ${e.message}`);
         });
       }
     }
     const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
-      throw new SourceError(`source ${source.uri}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`);
+      throw new SourceError(`source ${uri}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`);
     });
-    if (!info.isFile()) throw new SourceError(`source ${source.uri}: not a regular file`);
+    if (!info.isFile()) throw new SourceError(`source ${uri}: not a regular file`);
     const print = await fingerprint(file).catch((e: Error) => {
-      throw new SourceError(`source ${source.uri}: cannot read: ${e.message}`);
+      throw new SourceError(`source ${uri}: cannot read: ${e.message}`);
     });
-    if (print.bytes === 0) throw new SourceError(`source ${source.uri}: the file is empty`);
+    if (print.bytes === 0) throw new SourceError(`source ${uri}: the file is empty`);
     if (source.sha256 && print.sha256 !== source.sha256) {
-      throw new SourceError(`source ${source.uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`);
+      throw new SourceError(`source ${uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`);
     }
-    staged.push({ no, name, uri: source.uri, path: file, ...print });
+    staged.push({ no, name, uri, path: file, ...print });
   }
   return staged;
 }
