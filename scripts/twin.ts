@@ -6,11 +6,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../infra/bundle.ts';
-import { problems, runTwin } from '../infra/twin.ts';
+import { REAL_DATASET, problems, runTwin } from '../infra/twin.ts';
 import { DEFAULTS } from '../runner/params.ts';
-
-/** The real dataset: 48,842 records, 5 of them invalid. */
-export const REAL_DATASET = { loaded: 48_837, quarantined: 5 };
 
 const { values } = parseArgs({
   options: {
