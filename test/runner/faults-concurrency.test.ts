@@ -6,7 +6,7 @@ import { finished, runCli, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
-import { waitForLine } from '../support/watch.ts';
+import { literal, waitForLine } from '../support/watch.ts';
 
 test('a second run on a database in use refuses with a clear message; the first finishes alone', async () => {
   const dir = mixedSources(40, 20, tempDir());
@@ -23,7 +23,7 @@ test('a second run on a database in use refuses with a clear message; the first 
   const seconds = [['--unthrottled'], ['--every', '1']].map((mode) => finished(startCli([...run(db), ...mode])));
   for (const second of await Promise.all(seconds)) {
     assert.equal(second.code, 1, second.stderr);
-    assert.match(second.stderr, new RegExp(`census-etl: error: database ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is in use by another census-etl run \\(lock .*census\\.db\\.lock is held\\); wait for it or stop it`));
+    assert.match(second.stderr, new RegExp(`census-etl: error: database ${literal(db)} is in use by another census-etl run \\(lock .*census\\.db\\.lock is held\\); wait for it or stop it`));
     assert.doesNotMatch(second.stdout, / batch \d+\/\d+: /, 'the second run loaded nothing');
   }
 

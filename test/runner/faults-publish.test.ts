@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { finished, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -16,8 +17,7 @@ import { startMoto, type Moto } from '../support/moto.ts';
 import { startProxy, type Proxy } from '../support/proxy.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
-import { waitForLine } from '../support/watch.ts';
-import Database from 'better-sqlite3';
+import { literal, waitForLine } from '../support/watch.ts';
 
 const skip = skipUnless('moto_server');
 let moto: Moto;
@@ -45,8 +45,8 @@ function job(publishRetry: { attempts: number; minDelaySeconds: number }) {
   const db = path.join(dir, 'out', 'census.db');
   const params = { database: db, log: path.join(dir, 'out', 'census-etl.log'), batchSize: 25, unthrottled: true, results: `s3://${bucket.name}/${prefix}`, publishRetry };
   writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
-  const run = () => finished(startCli(['run', '--params', path.join(dir, 'params.json'), '--data-dir', dir], viaProxy()));
-  return { dir, db, prefix, params, run };
+  const start = () => startCli(['run', '--params', path.join(dir, 'params.json'), '--data-dir', dir], viaProxy());
+  return { db, prefix, start, run: () => finished(start()) };
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -85,8 +85,8 @@ async function assertRerunPublishes(j: ReturnType<typeof job>) {
 for (const object of ['census.db', 'summary.json']) {
   test(`SIGKILL while ${object} is being uploaded: no result visible, a restart publishes without reloading`, { skip }, async () => {
     const j = job({ attempts: 2, minDelaySeconds: 0.1 });
-    const stalled = proxy.onRequest(new RegExp(`^PUT /${bucket.name}/${j.prefix}${object.replace('.', '\\.')}`), 'stall');
-    const child = startCli(['run', '--params', path.join(j.dir, 'params.json'), '--data-dir', j.dir], viaProxy());
+    const stalled = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}${object}`)}`), 'stall');
+    const child = j.start();
     const result = finished(child);
     await stalled;
     child.kill('SIGKILL');
@@ -99,8 +99,8 @@ for (const object of ['census.db', 'summary.json']) {
 
 test('S3 down mid-publish and back within the retry window: the retries are logged and the publish succeeds', { skip }, async () => {
   const j = job({ attempts: 4, minDelaySeconds: 0.5 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${bucket.name}/${j.prefix}census-etl\\.log`), 'down');
-  const child = startCli(['run', '--params', path.join(j.dir, 'params.json'), '--data-dir', j.dir], viaProxy());
+  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}census-etl.log`)}`), 'down');
+  const child = j.start();
   const result = finished(child);
   const retrying = waitForLine(child, /upload of s3:\/\/census-faults\/runs\/\d+\/census-etl\.log: attempt 1\/4 failed \(.+\); retrying/);
   await outage;
@@ -113,7 +113,7 @@ test('S3 down mid-publish and back within the retry window: the retries are logg
 
 test('S3 down beyond the retry window: exit 1 with a clear message, the database consistent, a rerun publishes', { skip }, async () => {
   const j = job({ attempts: 2, minDelaySeconds: 0.2 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${bucket.name}/${j.prefix}census-etl\\.log`), 'down');
+  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}census-etl.log`)}`), 'down');
   const r = await j.run();
   await outage;
   assert.equal(r.code, 1, r.stderr);

@@ -13,6 +13,7 @@ import { finished, runCli, startCli } from '../support/cli.ts';
 import { lines, records, tempDir } from '../support/fixtures.ts';
 import { startSourceServer, type SourceServer } from '../support/https.ts';
 import { skipUnless } from '../support/tools.ts';
+import { literal } from '../support/watch.ts';
 
 const skip = skipUnless('openssl');
 const DATA = Buffer.from(lines(records(20)));
@@ -61,13 +62,13 @@ test('each source fault: exit 1, a message naming the source and what is wrong, 
   const directory = path.join(tempDir(), 'Adult.test');
   mkdirSync(directory); // unreadable as a file, even for root (chmod 000 is not)
   const cases: { name: string; sources: Source[]; says: (s: Source[]) => RegExp }[] = [
-    { name: 'download interrupted every time', sources: [{ uri: url('cut/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: download of ${esc(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`) },
-    { name: 'upstream file truncated, checksum pinned', sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`) },
-    { name: 'download not found', sources: [{ uri: url('nowhere/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: .*HTTP 404`) },
-    { name: 'local checksum mismatch', sources: [{ uri: local('Adult.data', DATA), sha256: sha256(TEST) }, goodTest()], says: ([s]) => new RegExp(`source ${esc(s.uri)}: SHA-256 is ${sha256(DATA)}, expected ${sha256(TEST)}`) },
-    { name: 'a directory where a file belongs', sources: [{ uri: local('Adult.data', DATA) }, { uri: directory }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: not a regular file`) },
-    { name: 'empty file', sources: [{ uri: local('Adult.data', DATA) }, { uri: local('Adult.test', '') }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: the file is empty`) },
-    { name: 'missing file', sources: [{ uri: local('Adult.data', DATA) }, { uri: path.join(tempDir(), 'Adult.test') }], says: ([, s]) => new RegExp(`source ${esc(s.uri)}: file not found`) },
+    { name: 'download interrupted every time', sources: [{ uri: url('cut/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: download of ${literal(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`) },
+    { name: 'upstream file truncated, checksum pinned', sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`) },
+    { name: 'download not found', sources: [{ uri: url('nowhere/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: .*HTTP 404`) },
+    { name: 'local checksum mismatch', sources: [{ uri: local('Adult.data', DATA), sha256: sha256(TEST) }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: SHA-256 is ${sha256(DATA)}, expected ${sha256(TEST)}`) },
+    { name: 'a directory where a file belongs', sources: [{ uri: local('Adult.data', DATA) }, { uri: directory }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: not a regular file`) },
+    { name: 'empty file', sources: [{ uri: local('Adult.data', DATA) }, { uri: local('Adult.test', '') }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: the file is empty`) },
+    { name: 'missing file', sources: [{ uri: local('Adult.data', DATA) }, { uri: path.join(tempDir(), 'Adult.test') }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: file not found`) },
   ];
   const runs = cases.map((c) => {
     const j = job(c.sources);
@@ -106,4 +107,3 @@ test('a truncated local file without a checksum: the cut last record is quaranti
   d.close();
 });
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -38,3 +38,6 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A string as a regular expression that matches it literally (paths and URLs in messages). */
+export const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
