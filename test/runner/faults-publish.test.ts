@@ -4,11 +4,11 @@
  * complete result; the load is never redone to publish it.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { sha256 } from '../../runner/publish.ts';
 import { finished, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -49,15 +49,13 @@ function job(publishRetry: { attempts: number; minDelaySeconds: number }) {
   return { db, prefix, start, run: () => finished(start()) };
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
 /** The three objects are there, and summary.json vouches for the other two. */
 async function assertPublished(prefix: string) {
   assert.deepEqual(await bucket.keys(prefix), ['census-etl.log', 'census.db', 'summary.json'].map((k) => prefix + k));
   const summary = JSON.parse((await bucket.get(`${prefix}summary.json`)).toString());
   for (const name of ['census.db', 'census-etl.log']) {
     const bytes = await bucket.get(prefix + name);
-    assert.deepEqual(summary.objects[name], { bytes: bytes.length, sha256: sha(bytes) }, name);
+    assert.deepEqual(summary.objects[name], { bytes: bytes.length, sha256: sha256(bytes) }, name);
   }
   assert.equal(summary.complete, true);
 }

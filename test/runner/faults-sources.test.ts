@@ -4,11 +4,11 @@
  * ones). Remote sources come from an https server on loopback that misbehaves on demand.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { sha256 } from '../../runner/publish.ts';
 import { finished, runCli, startCli } from '../support/cli.ts';
 import { lines, records, tempDir } from '../support/fixtures.ts';
 import { startSourceServer, type SourceServer } from '../support/https.ts';
@@ -18,7 +18,6 @@ import { literal } from '../support/watch.ts';
 const skip = skipUnless('openssl');
 const DATA = Buffer.from(lines(records(20)));
 const TEST = Buffer.from(lines(['|1x3 Cross validator', ...records(10, 20)]));
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const half = Math.floor(DATA.length / 2);
 
 let server: SourceServer;
