@@ -94,7 +94,11 @@ export async function runJob(params: Params, log: Log = createLog(params.log)): 
     const objects = Object.fromEntries([database, logFile].map((a) => [a.name, { bytes: a.bytes.length, sha256: sha256(a.bytes) }]));
     const summaryBytes = await writeJson(summaryFile, { ...summary, objects });
     log(`publishing to ${params.results}`);
-    await upload(params.results, [database, logFile, { name: RESULT_NAMES.summary, bytes: summaryBytes, contentType: 'application/json' }], params.publishRetry, log);
+    const artifacts = [database, logFile, { name: RESULT_NAMES.summary, bytes: summaryBytes, contentType: 'application/json' }];
+    await upload(params.results, artifacts, params.publishRetry, log).catch((e: Error) => {
+      // The user's next step depends on it: nothing needs loading again.
+      throw new Error(`${e.message}; the load is complete in ${params.database}: run again to publish it`);
+    });
     markPublished(db, params.results);
     await rm(snapshotFile, { force: true });
     log(`published to ${params.results}`);
