@@ -115,7 +115,7 @@ test('S3 down beyond the retry window: exit 1 with a clear message, the database
   const r = await j.run();
   await outage;
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^census-etl: error: upload of s3:\/\/census-faults\/runs\/\d+\/census-etl\.log failed after 2 attempts: .*ECONNREFUSED/m);
+  assert.match(r.stderr, /^census-etl: error: upload of s3:\/\/census-faults\/runs\/\d+\/census-etl\.log failed after 2 attempts: connect ECONNREFUSED 127\.0\.0\.1:\d+; the load is complete in .*census\.db: run again to publish it$/m);
   assert.match(r.stdout, /census-etl\.log: attempt 1\/2 failed/);
   assert.equal((await bucket.keys(j.prefix)).includes(`${j.prefix}summary.json`), false, 'no completion marker');
   assertLoadedNotPublished(j.db);
