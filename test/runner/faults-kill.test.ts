@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { finished, runCli, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { mixedSources } from '../support/generate.ts';
@@ -25,7 +25,7 @@ type Mode = {
   windowMs: number;
 };
 
-async function killAndResume(mode: Mode, seed: number) {
+async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   const random = seededRandom(seed);
   const dir = mixedSources(...mode.size, tempDir());
   const run = (db: string) => ['run', '--batch-size', String(mode.batchSize), '--data-dir', dir, '--db', db, '--log', path.join(dir, 'run.log')];
@@ -46,6 +46,7 @@ async function killAndResume(mode: Mode, seed: number) {
     assertConsistent(db, `seed ${seed}, after kill ${kill}`);
   }
 
+  t.diagnostic(`${bookkeeping(db).batches.length} of ${bookkeeping(reference).batches.length} batches committed across ${KILLS} killed runs`);
   // The rest of the load, without waiting for ticks: batch boundaries do not depend on the schedule.
   const rerun = runCli([...run(db), '--unthrottled']);
   assert.equal(rerun.code, 0, rerun.stderr);
@@ -59,9 +60,9 @@ test(`SIGKILL at ${KILLS} random instants, restarted after each: same tables as 
   await Promise.all([
     // ~4,500 batches of 2, about a millisecond each: output reaches the test late, so each
     // life commits dozens of batches before its kill; 25 lives must not finish the load.
-    t.test('unthrottled', () => killAndResume({ schedule: ['--unthrottled'], batchSize: 2, size: [6000, 3000], windowMs: 25 }, SEED)),
+    t.test('unthrottled', (st) => killAndResume(st, { schedule: ['--unthrottled'], batchSize: 2, size: [6000, 3000], windowMs: 25 }, SEED)),
     // One batch per second (~85 in all, at most ~3 per life): a kill within a second of a
     // batch lands while waiting for, during or after the next tick's commit.
-    t.test('scheduled every second', () => killAndResume({ schedule: ['--every', '1'], batchSize: 2, size: [110, 60], windowMs: 1000 }, SEED + 1)),
+    t.test('scheduled every second', (st) => killAndResume(st, { schedule: ['--every', '1'], batchSize: 2, size: [110, 60], windowMs: 1000 }, SEED + 1)),
   ]);
 });
