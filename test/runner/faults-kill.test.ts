@@ -30,7 +30,8 @@ async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   const dir = mixedSources(...mode.size, tempDir());
   const run = (db: string) => ['run', '--batch-size', String(mode.batchSize), '--data-dir', dir, '--db', db, '--log', path.join(dir, 'run.log')];
   const reference = path.join(dir, 'reference.db');
-  const uninterrupted = runCli([...run(reference), '--unthrottled']);
+  // Started, not spawned synchronously: the other mode's kills run alongside.
+  const uninterrupted = await finished(startCli([...run(reference), '--unthrottled']));
   assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
 
   const db = path.join(dir, 'killed.db');
@@ -48,7 +49,7 @@ async function killAndResume(t: TestContext, mode: Mode, seed: number) {
 
   t.diagnostic(`${bookkeeping(db).batches.length} of ${bookkeeping(reference).batches.length} batches committed across ${KILLS} killed runs`);
   // The rest of the load, without waiting for ticks: batch boundaries do not depend on the schedule.
-  const rerun = runCli([...run(db), '--unthrottled']);
+  const rerun = await finished(startCli([...run(db), '--unthrottled']));
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(rerun.stdout, /resuming after batch \d+: \d+ of \d+ lines already accounted for/);
   assert.equal(contentHash(db), contentHash(reference), `seed ${seed}: adult and quarantine differ from the uninterrupted run`);
