@@ -31,6 +31,8 @@ export class Loader {
   private chunk: LineChunk | null = null;
   /** Position in `chunk`: the next line, and the index of its values and quarantine entry. */
   private index = 0;
+  /** Set when a batch failed: the read position has moved past lines that were not committed. */
+  private failed = false;
   private valueAt = 0;
   private quarantineAt = 0;
 
@@ -88,6 +90,8 @@ export class Loader {
 
   /** Reads and commits one batch. */
   async next(): Promise<BatchResult> {
+    if (this.failed) throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
+    this.failed = true;
     const started = performance.now();
     const rows: Value[] = [];
     let rowCount = 0;
@@ -137,6 +141,7 @@ export class Loader {
     const changes = [...touched.values()];
     const batch = this.write({ rows, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
     for (const p of changes) this.progress[p.no] = p;
+    this.failed = false;
     return {
       batch,
       loaded: rowCount,
