@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { RELEASE_FILES } from './layout.ts';
+import { RELEASE_FILES, ROOT } from './layout.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Scripts that build the bundle find the project folder here too. */
+export { ROOT };
+
 const NATIVE = 'better-sqlite3';
 
 export type Bundle = { dir: string; files: { bundle: string; manifest: string }; sha256: string };

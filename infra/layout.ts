@@ -2,7 +2,12 @@
  * Where things live: S3 keys of the bucket and paths on the instance. The stack, the IAM
  * policy, the user-data, the twin and `npm run sync` all read them from here.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RESULT_NAMES } from '../runner/publish.ts';
+
+/** The project folder: cdktf, sync and logs run here; relative settings start here. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const STACK_NAME = 'census-etl';
 

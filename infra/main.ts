@@ -7,9 +7,9 @@ import { App } from 'cdktf';
 import { FILES } from '../runner/dataset.ts';
 import { DEFAULTS } from '../runner/params.ts';
 import { stageSources } from '../runner/sources.ts';
-import { ROOT, buildBundle } from './bundle.ts';
+import { buildBundle } from './bundle.ts';
 import { ConfigError, readConfig, type Config } from './config.ts';
-import { STACK_NAME } from './layout.ts';
+import { ROOT, STACK_NAME } from './layout.ts';
 import { CensusEtlStack } from './stack.ts';
 
 function configOrExit(): Config {

@@ -1,8 +1,8 @@
 /** The deployed stack's outputs, read from Terraform's state file (no terraform run needed). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './bundle.ts';
 import { ENV, stateFile } from './config.ts';
+import { ROOT } from './layout.ts';
 
 export type StackOutputs = {
   bucket: string;

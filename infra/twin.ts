@@ -12,9 +12,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startMoto, type Moto } from '../test/support/moto.ts';
 import { FILES } from '../runner/dataset.ts';
-import { ROOT } from './bundle.ts';
 import { ENV } from './config.ts';
-import { INSTANCE, RESULTS_PREFIX, STACK_NAME, rawKey } from './layout.ts';
+import { INSTANCE, RESULTS_PREFIX, ROOT, STACK_NAME, rawKey } from './layout.ts';
 import { readOutputs, type StackOutputs } from './outputs.ts';
 
 export type TwinSettings = {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../infra/bundle.ts';
+import { ROOT } from '../infra/layout.ts';
 import { REAL_DATASET, problems, runTwin } from '../infra/twin.ts';
 import { DEFAULTS } from '../runner/params.ts';
 
@@ -30,7 +30,7 @@ try {
   });
   log(`failing boot: ${report.failedBoot?.ended}; calls: ${report.failedBoot?.calls.join(' | ')}`);
   log(`complete boot: ${report.boot.ended}; calls: ${report.boot.calls.join(' | ')}`);
-  log(`synced: ${report.synced.join(', ')}`);
+  log(`synced: ${report.synced.map((f) => path.basename(f)).join(', ')}`);
   log(`database: ${report.counts.loaded} loaded, ${report.counts.quarantined} quarantined`);
   log(`role writing outside results/: ${report.deniedWrite}`);
   log(`left in moto after destroy: ${report.leftovers.join(', ') || 'nothing'}`);
