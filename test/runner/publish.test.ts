@@ -4,27 +4,25 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { runCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
+import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 
 const skip = skipUnless('moto_server');
 
 let moto: Moto;
-let s3: S3Client;
+let results: Bucket;
 const bucket = 'census-results';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const get = async (key: string) =>
-  Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+const get = (key: string) => results.get(key);
 
 before(async () => {
   if (skip) return;
   moto = await startMoto();
-  s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  results = await createBucket(moto, bucket);
 });
 after(async () => moto?.stop());
 
@@ -35,8 +33,7 @@ test('a finished run publishes db snapshot, log and summary; each object equals 
   const r = runCli(['run', '--unthrottled', '--batch-size', '10', '--data-dir', dir, '--db', db, '--log', log, '--results', `s3://${bucket}/runs/one/`], moto.env);
   assert.equal(r.code, 0, r.stderr);
 
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'runs/one/' }));
-  assert.deepEqual(listed.Contents?.map((o) => o.Key).sort(), ['runs/one/census-etl.log', 'runs/one/census.db', 'runs/one/summary.json']);
+  assert.deepEqual(await results.keys('runs/one/'), ['runs/one/census-etl.log', 'runs/one/census.db', 'runs/one/summary.json']);
 
   const summaryBytes = await get('runs/one/summary.json');
   assert.ok(summaryBytes.equals(readFileSync(path.join(dir, 'out', 'summary.json'))), 'summary.json in S3 = the local one');
@@ -60,7 +57,7 @@ test('a finished run publishes db snapshot, log and summary; each object equals 
   d.close();
 
   // Published once: a rerun finds nothing to do, and does not upload again.
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/one/summary.json', Body: 'sentinel' }));
+  await results.put('runs/one/summary.json', 'sentinel');
   const again = runCli(['run', '--unthrottled', '--data-dir', dir, '--db', db, '--log', log, '--results', `s3://${bucket}/runs/one/`], moto.env);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /already published to s3:\/\/census-results\/runs\/one\//);
@@ -70,7 +67,7 @@ test('a finished run publishes db snapshot, log and summary; each object equals 
 test('parameters can come from S3, and a missing bucket fails the publish with a clear message', { skip }, async () => {
   const dir = writeSources([lines(records(3)), lines(records(2))]);
   const params = { sources: [{ uri: path.join(dir, 'Adult.data') }, { uri: path.join(dir, 'Adult.test') }], database: path.join(dir, 'c.db'), log: path.join(dir, 'c.log'), unthrottled: true, results: 's3://no-such-bucket/x/', publishRetry: { attempts: 2, minDelaySeconds: 0.1 } };
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'params.json', Body: JSON.stringify(params) }));
+  await results.put('params.json', JSON.stringify(params));
   const r = runCli(['run', '--params', `s3://${bucket}/params.json`], moto.env);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /upload of s3:\/\/no-such-bucket\/x\/census\.db failed after 2 attempts: .*bucket/i);

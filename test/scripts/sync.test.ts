@@ -4,16 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { ROOT, runCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
+import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 
 const skip = skipUnless('moto_server');
 let moto: Moto;
-let s3: S3Client;
+let results: Bucket;
 const bucket = 'census-sync';
 
 /** The sync script as the user runs it, with the stack's results location given. */
@@ -35,8 +35,7 @@ function publish(prefix: string): void {
 before(async () => {
   if (skip) return;
   moto = await startMoto();
-  s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  results = await createBucket(moto, bucket);
 });
 after(async () => moto?.stop());
 
@@ -55,7 +54,7 @@ test('downloads db, log and summary, checks them, and writes the report next to 
 
 test('a database that does not match the summary checksum is refused', { skip }, async () => {
   publish('tampered/');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'tampered/census.db', Body: 'not the database' }));
+  await results.put('tampered/census.db', 'not the database');
   const out = tempDir();
   const r = sync(`s3://${bucket}/tampered/`, out);
   assert.equal(r.status, 1);
@@ -64,7 +63,7 @@ test('a database that does not match the summary checksum is refused', { skip },
 });
 
 test('a failed run: the log is downloaded and the message says the run published nothing', { skip }, async () => {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'failed/census-etl.log', Body: 'census-etl: error: source gone\n' }));
+  await results.put('failed/census-etl.log', 'census-etl: error: source gone\n');
   const out = tempDir();
   const r = sync(`s3://${bucket}/failed/`, out);
   assert.equal(r.status, 1);
@@ -73,7 +72,7 @@ test('a failed run: the log is downloaded and the message says the run published
 });
 
 test('nothing yet: the run is still going', { skip }, async () => {
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'none/summary.json' }));
+  await results.delete('none/summary.json');
   const r = sync(`s3://${bucket}/none/`, tempDir());
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no results at s3:\/\/census-sync\/none\/ yet: the run is still going/);
