@@ -68,7 +68,9 @@ test('parameters can come from S3, and a missing bucket fails the publish with a
   const dir = writeSources([lines(records(3)), lines(records(2))]);
   const params = { sources: [{ uri: path.join(dir, 'Adult.data') }, { uri: path.join(dir, 'Adult.test') }], database: path.join(dir, 'c.db'), log: path.join(dir, 'c.log'), unthrottled: true, results: 's3://no-such-bucket/x/', publishRetry: { attempts: 2, minDelaySeconds: 0.1 } };
   await results.put('params.json', JSON.stringify(params));
-  const r = runCli(['run', '--params', `s3://${bucket}/params.json`], moto.env);
+  // The S3-only endpoint setting works as well as the general one.
+  const { AWS_ENDPOINT_URL, ...credentials } = moto.env;
+  const r = runCli(['run', '--params', `s3://${bucket}/params.json`], { ...credentials, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_S3: AWS_ENDPOINT_URL });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /upload of s3:\/\/no-such-bucket\/x\/census\.db failed after 2 attempts: .*bucket/i);
   assert.match(r.stdout, /attempt 1\/2 failed/);
