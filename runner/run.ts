@@ -6,14 +6,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Loader, type BatchResult } from './load.ts';
 import { createLog, formatDuration, type Log } from './log.ts';
-import { redactUri as redact, type Params } from './params.ts';
+import { redactUri, type Params } from './params.ts';
 import { RESULT_NAMES, artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
 import { runScheduled, runUnthrottled, type Step } from './schedule.ts';
 import { stageSources } from './sources.ts';
 import { markFinished, markPublished, openStore, readStatus, registerSources, type Status } from './store.ts';
 
 export function describeParams(p: Params): string {
-  const sources = p.sources.map((s) => `${redact(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`);
+  const sources = p.sources.map((s) => `${redactUri(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`);
   return [
     `sources: ${sources.join(', ')}`,
     `database: ${p.database}`,
@@ -76,7 +76,7 @@ export async function runJob(params: Params, log: Log = createLog(params.log)): 
     const status = readStatus(db);
     log(`done: ${describeTotals(status)}; ${formatDuration(performance.now() - started)} this run`);
     const summaryFile = path.join(outDir, RESULT_NAMES.summary);
-    const summary = { ...status, params: { ...params, sources: params.sources.map((s) => ({ ...s, uri: redact(s.uri) })) } };
+    const summary = { ...status, params: { ...params, sources: params.sources.map((s) => ({ ...s, uri: redactUri(s.uri) })) } };
 
     if (!params.results) {
       await writeJson(summaryFile, summary);
