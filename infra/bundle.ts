@@ -9,9 +9,6 @@ import path from 'node:path';
 import { buildSync } from 'esbuild';
 import { RELEASE_FILES, ROOT } from './layout.ts';
 
-/** Scripts that build the bundle find the project folder here too. */
-export { ROOT };
-
 const NATIVE = 'better-sqlite3';
 
 export type Bundle = { dir: string; files: { bundle: string; manifest: string }; sha256: string };

@@ -8,7 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { Log } from './log.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
-import { getObjectBytes, parseS3Uri, putObjectBytes, s3Uri } from './s3.ts';
+import { getObjectBytes, objectUnder, putObjectBytes, s3Uri, type S3Location } from './s3.ts';
 import type { DB } from './store.ts';
 
 /** Object names under the results prefix (what `npm run sync` downloads). */
@@ -27,9 +27,8 @@ export async function snapshot(db: DB, target: string): Promise<void> {
 
 export type Artifact = { name: string; bytes: Buffer; contentType: string };
 
-async function putVerified(uri: string, artifact: Artifact, retry: RetryPolicy, log: Log): Promise<void> {
-  await withRetry(`upload of ${uri}`, retry, log, async () => {
-    const loc = parseS3Uri(uri);
+async function putVerified(loc: S3Location, artifact: Artifact, retry: RetryPolicy, log: Log): Promise<void> {
+  await withRetry(`upload of ${s3Uri(loc)}`, retry, log, async () => {
     await putObjectBytes(loc, artifact.bytes, artifact.contentType);
     const back = await getObjectBytes(loc);
     if (!back.equals(artifact.bytes)) {
@@ -40,12 +39,10 @@ async function putVerified(uri: string, artifact: Artifact, retry: RetryPolicy, 
 
 /** Uploads the artifacts under `results` (s3://bucket/prefix/), the summary last. */
 export async function upload(results: string, artifacts: Artifact[], retry: RetryPolicy, log: Log): Promise<void> {
-  const { bucket, key } = parseS3Uri(results);
-  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
   for (const a of artifacts) {
-    const uri = s3Uri({ bucket, key: prefix + a.name });
-    await putVerified(uri, a, retry, log);
-    log(`published ${uri} (${a.bytes.length} bytes, sha256 ${sha256(a.bytes).slice(0, 12)})`);
+    const loc = objectUnder(results, a.name);
+    await putVerified(loc, a, retry, log);
+    log(`published ${s3Uri(loc)} (${a.bytes.length} bytes, sha256 ${sha256(a.bytes).slice(0, 12)})`);
   }
 }
 

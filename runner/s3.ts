@@ -15,6 +15,12 @@ export function parseS3Uri(uri: string): S3Location {
 
 export const s3Uri = ({ bucket, key }: S3Location) => `s3://${bucket}/${key}`;
 
+/** The object `name` under a prefix URI such as s3://bucket/results/ (the final "/" optional). */
+export function objectUnder(prefixUri: string, name: string): S3Location {
+  const { bucket, key } = parseS3Uri(prefixUri);
+  return { bucket, key: `${key === '' || key.endsWith('/') ? key : `${key}/`}${name}` };
+}
+
 let client: S3Client | undefined;
 
 export function s3Client(env = process.env): S3Client {

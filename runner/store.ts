@@ -9,13 +9,11 @@ import Database from 'better-sqlite3';
 import { COLUMNS, LINEAGE } from './dataset.ts';
 import type { Value } from './clean.ts';
 import type { StagedSource } from './sources.ts';
+import { q, sqlString } from './sql.ts';
 import { VIEWS } from './views.ts';
 
 export type DB = Database.Database;
 
-/** A SQL identifier, quoted: the Description's names have hyphens. */
-export const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 function columnDdl(c: (typeof COLUMNS)[number]): string {
   // A chain of "=" rather than IN (...): SQLite evaluates an IN list in a CHECK by building
@@ -214,7 +212,8 @@ export type Status = {
   complete: boolean;
 };
 
-const percentile = (sorted: number[], p: number) =>
+/** The p-th percentile (nearest rank) of ascending numbers. */
+export const percentile = (sorted: readonly number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null;
 const round = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100);
 

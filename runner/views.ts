@@ -3,9 +3,7 @@
  * answered in SQL so that any SQLite client (and the report) gets the same numbers.
  */
 import { COLUMNS } from './dataset.ts';
-
-// store.ts has the same quoting helper, but it imports this module: importing back would be circular.
-const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+import { q } from './sql.ts';
 
 /**
  * A CASE expression that names the band a value falls in. `edges` are the first values of

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { COLUMNS, FILES } from '../runner/dataset.ts';
-import { q } from '../runner/store.ts';
-import { buildBundle, ROOT } from '../infra/bundle.ts';
-
-const DATA_DIR = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '../shared/data/adult');
+import { q } from '../runner/sql.ts';
+import { percentile } from '../runner/store.ts';
+import { buildBundle } from '../infra/bundle.ts';
+import { DEV_DATA_DIR as DATA_DIR, ROOT } from '../infra/layout.ts';
 const SCALE = Number(process.env.BENCH_SCALE ?? 100);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
 const work = mkdtempSync(path.join(os.tmpdir(), 'census-bench-'));
@@ -60,10 +60,7 @@ async function checked(p: Promise<Proc>, what: string): Promise<Proc> {
   return r;
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
+const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
 const records = (db: string) => {
   const d = new Database(db, { readonly: true });
   const n = d.prepare('SELECT sum(loaded + quarantined) FROM sources').pluck().get() as number;

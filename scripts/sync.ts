@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { readOutputs } from '../infra/outputs.ts';
 import { RESULT_NAMES, sha256 } from '../runner/publish.ts';
 import { writeReport } from '../runner/report.ts';
-import { getObjectBytes, parseS3Uri } from '../runner/s3.ts';
+import { getObjectBytes, objectUnder } from '../runner/s3.ts';
 
 export class SyncError extends Error {}
 
@@ -22,9 +22,7 @@ type Summary = { objects?: Record<string, { bytes: number; sha256: string }> };
 const isMissing = (e: unknown) => ['NoSuchKey', 'NotFound'].includes((e as Error).name);
 
 export async function sync(resultsUri: string, outDir: string): Promise<string[]> {
-  const { bucket, key } = parseS3Uri(resultsUri);
-  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
-  const get = (name: string) => getObjectBytes({ bucket, key: prefix + name });
+  const get = (name: string) => getObjectBytes(objectUnder(resultsUri, name));
   await mkdir(outDir, { recursive: true });
 
   let summaryBytes: Buffer;

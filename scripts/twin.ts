@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../infra/layout.ts';
+import { DEV_DATA_DIR } from '../infra/layout.ts';
 import { REAL_DATASET, problems, runTwin } from '../infra/twin.ts';
 import { DEFAULTS } from '../runner/params.ts';
 
@@ -16,7 +16,6 @@ const { values } = parseArgs({
     'time-limit': { type: 'string', default: '30' },
   },
 });
-const dataDir = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '../shared/data/adult');
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 try {
@@ -24,7 +23,7 @@ try {
     batchSize: Number(values['batch-size']),
     everySeconds: Number(values.every),
     timeLimitMinutes: Number(values['time-limit']),
-    dataDir,
+    dataDir: DEV_DATA_DIR,
     failingBootFirst: true,
     log,
   });

@@ -1,13 +1,12 @@
 /** Runs the real CLI in a child process, as a user would. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../../infra/layout.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The project folder, and the real dataset (tests and CI set CENSUS_DATA_DIR). */
+export { ROOT, DEV_DATA_DIR as DATA_DIR } from '../../infra/layout.ts';
+
 const CLI = path.join(ROOT, 'runner/cli.ts');
-
-/** The real dataset (tests and CI set CENSUS_DATA_DIR to ../shared/data/adult). */
-export const DATA_DIR = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '../shared/data/adult');
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
