@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startMoto, type Moto } from '../test/support/moto.ts';
+import { startMoto, type Moto } from './moto.ts';
 import { FILES } from '../runner/dataset.ts';
 import { ENV } from './config.ts';
 import { INSTANCE, RESULTS_PREFIX, ROOT, STACK_NAME, rawKey } from './layout.ts';

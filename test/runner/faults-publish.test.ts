@@ -13,7 +13,7 @@ import { finished, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
+import { startMoto, type Moto } from '../../infra/moto.ts';
 import { startProxy, type Proxy } from '../support/proxy.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';

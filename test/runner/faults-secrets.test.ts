@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { finished, startCli } from '../support/cli.ts';
 import { lines, records, tempDir } from '../support/fixtures.ts';
 import { startSourceServer, type SourceServer } from '../support/https.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
+import { startMoto, type Moto } from '../../infra/moto.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 

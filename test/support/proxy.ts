@@ -4,7 +4,7 @@
  * would forget its buckets).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from './moto.ts';
+import { freePort } from '../../infra/moto.ts';
 
 export type Fault = 'stall' | 'down';
 

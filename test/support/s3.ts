@@ -1,6 +1,6 @@
 /** A bucket on moto, read straight from moto (never through a proxy a test is breaking). */
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Moto } from './moto.ts';
+import type { Moto } from '../../infra/moto.ts';
 
 export type Bucket = {
   name: string;
