@@ -17,15 +17,16 @@ const positiveInt = (value: string) => {
 };
 const resultsOption = (value: string) => (value === 'none' ? null : value);
 
+type Counts = { linesRead: number; lines: number; loaded: number; quarantined: number; skipped: number };
+const countsRow = (name: string, c: Counts) =>
+  `  ${name.padEnd(14)} ${String(c.linesRead).padStart(8)}/${String(c.lines).padEnd(8)} lines  ${String(c.loaded).padStart(8)} loaded  ${String(c.quarantined).padStart(5)} quarantined  ${String(c.skipped).padStart(5)} skipped`;
+
 function formatStatus(s: Status, db: string): string {
-  const rows = s.sources.map(
-    (x) => `  ${x.name.padEnd(14)} ${String(x.linesRead).padStart(8)}/${String(x.lines).padEnd(8)} lines  ${String(x.loaded).padStart(8)} loaded  ${String(x.quarantined).padStart(5)} quarantined  ${String(x.skipped).padStart(5)} skipped`,
-  );
   const t = s.totals;
   return [
     `database ${db}: ${s.complete ? 'complete' : 'in progress'}, ${t.percent}% of ${t.lines} lines`,
-    ...rows,
-    `  ${'total'.padEnd(14)} ${String(t.linesRead).padStart(8)}/${String(t.lines).padEnd(8)} lines  ${String(t.loaded).padStart(8)} loaded  ${String(t.quarantined).padStart(5)} quarantined  ${String(t.skipped).padStart(5)} skipped`,
+    ...s.sources.map((x) => countsRow(x.name, x)),
+    countsRow('total', t),
     `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
     ...(s.quarantineReasons.length ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)] : []),
     `published: ${s.run.publishedAt ? `${s.run.publishedTo} at ${s.run.publishedAt}` : 'no'}`,
