@@ -24,7 +24,7 @@ export function buildBundle(dir = path.join(ROOT, 'out', 'bundle')): Bundle {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     external: [NATIVE],
     legalComments: 'none',
     logLevel: 'error',

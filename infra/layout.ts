@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESULT_NAMES } from '../runner/publish.ts';
+import { RESULT_NAMES } from '../runner/results.ts';
 
 /** The project folder: cdktf, sync and logs run here; relative settings start here. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -4,7 +4,7 @@
  * loader as a systemd service logging to a file, and power off, also after any failure
  * (having uploaded the log, which then tells what went wrong).
  */
-import { RESULT_NAMES } from '../runner/publish.ts';
+import { RESULT_NAMES } from '../runner/results.ts';
 import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX } from './layout.ts';
 
 export type UserDataInput = {

@@ -1,13 +1,15 @@
 /**
  * Lines of a source file: a byte range read, split into lines, parsed by csv-parse (one
- * record per line) and cleaned. Runs in the parser workers, so it holds no state and
- * returns plain arrays that cross threads cheaply.
+ * record per line) and cleaned, in parser threads (the pool is at the end of this module).
+ * A range holds no state and comes back as plain arrays that cross threads cheaply.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse/sync';
 import { cleanRecord, type Value } from './clean.ts';
 import { COLUMNS, FORMAT } from './dataset.ts';
+// Types only: the parser threads load this module and must not load the staging code's SDK.
+import type { StagedSource } from './sources.ts';
 
 /**
  * Rows cross from the parser thread as numbers only, in a buffer handed over without a
@@ -145,4 +147,96 @@ if (!isMainThread && workerData?.role === PARSER_ROLE) {
     // The values' buffer is handed over, not copied.
     parentPort!.postMessage(reply, reply.lines ? [reply.lines.values.buffer as ArrayBuffer] : []);
   });
+}
+
+/** Parsed, cleaned lines of one source, numbered from `firstLine`. */
+export type LineChunk = ParsedLines & { firstLine: number };
+
+/**
+ * A parser thread runs this module. From source it is loaded through tsx (which worker
+ * threads do not inherit); bundled, every module is the one file this code is in.
+ */
+function startParser(): Worker {
+  // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
+  const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
+  const self = JSON.stringify(import.meta.url);
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${self}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/**
+ * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
+ * come back in the order asked, so line numbers and checkpoints stay exact.
+ */
+export class Parsers {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(readonly size = PARSER_THREADS) {
+    this.workers = Array.from({ length: size }, () => {
+      const w = startParser();
+      w.on('message', ({ id, lines, error }: ParseReply) => {
+        const pending = this.waiting.get(id)!;
+        this.waiting.delete(id);
+        if (error) pending.reject(new Error(error));
+        else pending.resolve(lines!);
+      });
+      w.on('error', (e) => this.failAll(e));
+      return w;
+    });
+  }
+
+  private failAll(e: Error) {
+    for (const p of this.waiting.values()) p.reject(e);
+    this.waiting.clear();
+  }
+
+  parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[id % this.size].postMessage({ ...job, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Two cores: one parser thread beside the main thread that inserts (npm run bench). */
+const PARSER_THREADS = 1;
+const RANGE_BYTES = 1 << 18;
+
+/**
+ * A source's lines from `offset` (the start of line `line`), parsed and cleaned by the parser
+ * threads a few ranges ahead of the caller, in chunks.
+ */
+export async function* cleanedChunks(
+  parsers: Parsers,
+  source: Pick<StagedSource, 'uri' | 'path' | 'bytes'>,
+  offset: number,
+  line: number,
+): AsyncGenerator<LineChunk> {
+  const ahead: Promise<ParsedLines>[] = [];
+  let from = offset;
+  const ask = () => {
+    if (from >= source.bytes) return;
+    const parsed = parsers.parse({ file: source.path, origin: offset, from, until: Math.min(from + RANGE_BYTES, source.bytes) });
+    parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
+    ahead.push(parsed);
+    from += RANGE_BYTES;
+  };
+  for (let i = 0; i <= parsers.size; i++) ask();
+  while (ahead.length) {
+    const lines = await ahead.shift()!.catch((e: Error) => {
+      throw new Error(`source ${source.uri}: cannot read: ${e.message}`);
+    });
+    ask();
+    if (lines.ends.length === 0) continue;
+    yield { ...lines, firstLine: line };
+    line += lines.ends.length;
+  }
 }

@@ -4,8 +4,8 @@
  * committed with its checkpoint. One `Loader.next()` is one batch.
  */
 import { COLUMNS } from './dataset.ts';
-import { QUARANTINE, ROW, SKIP, decode } from './lines.ts';
-import { Parsers, readLines, type LineChunk, type StagedSource } from './sources.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, decode, type LineChunk } from './lines.ts';
+import type { StagedSource } from './sources.ts';
 import { batchWriter, readProgress, rowid, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
 import type { Value } from './clean.ts';
 
@@ -67,7 +67,7 @@ export class Loader {
     while (!this.chunk || this.index >= this.chunk.ends.length) {
       if (!this.lines) {
         const p = this.progress[this.current];
-        this.lines = readLines(this.parsers, this.sources[this.current], p.nextOffset, p.nextLine);
+        this.lines = cleanedChunks(this.parsers, this.sources[this.current], p.nextOffset, p.nextLine);
       }
       const step = await this.lines.next();
       if (step.done) {

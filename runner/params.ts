@@ -6,10 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FILES } from './dataset.ts';
-import { getObjectBytes, parseS3Uri } from './s3.ts';
-
-/** URIs as shown in logs, messages and the database: no user-info, no query string (pre-signed URLs carry signatures there). */
-export const redactUri = (uri: string) => uri.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?…');
+import { getObjectBytes } from './s3.ts';
+import { parseS3Uri } from './uri.ts';
 
 /** A bad parameter or bad usage: exit code 2, nothing written. */
 export class UsageError extends Error {}

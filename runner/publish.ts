@@ -8,11 +8,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { Log } from './log.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
-import { getObjectBytes, objectUnder, putObjectBytes, s3Uri, type S3Location } from './s3.ts';
+import { getObjectBytes, putObjectBytes } from './s3.ts';
+import { objectUnder, s3Uri, type S3Location } from './uri.ts';
 import type { DB } from './store.ts';
-
-/** Object names under the results prefix (what `npm run sync` downloads). */
-export const RESULT_NAMES = { database: 'census.db', log: 'census-etl.log', summary: 'summary.json' } as const;
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

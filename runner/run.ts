@@ -6,10 +6,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Loader, type BatchResult } from './load.ts';
 import { createLog, formatDuration, type Log } from './log.ts';
-import { redactUri, type Params } from './params.ts';
-import { RESULT_NAMES, artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
+import type { Params } from './params.ts';
+import { artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
 import { runScheduled, runUnthrottled, type Step } from './schedule.ts';
 import { stageSources } from './sources.ts';
+import { redactUri } from './uri.ts';
+import { RESULT_NAMES } from './results.ts';
 import { markFinished, markPublished, openStore, readStatus, registerSources, type Status } from './store.ts';
 
 export function describeParams(p: Params): string {

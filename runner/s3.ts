@@ -4,22 +4,7 @@
  * path-style addressing, which S3-compatible servers (MinIO, moto) need.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-
-export type S3Location = { bucket: string; key: string };
-
-export function parseS3Uri(uri: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// URI: ${uri}`);
-  return { bucket: m[1], key: m[2] };
-}
-
-export const s3Uri = ({ bucket, key }: S3Location) => `s3://${bucket}/${key}`;
-
-/** The object `name` under a prefix URI such as s3://bucket/results/ (the final "/" optional). */
-export function objectUnder(prefixUri: string, name: string): S3Location {
-  const { bucket, key } = parseS3Uri(prefixUri);
-  return { bucket, key: `${key === '' || key.endsWith('/') ? key : `${key}/`}${name}` };
-}
+import type { S3Location } from './uri.ts';
 
 let client: S3Client | undefined;
 

@@ -1,6 +1,6 @@
 /**
- * Sources: staging (local path, https:// or s3:// → a local file, checksum verified) and
- * streaming its lines from any byte offset, parsed and cleaned by worker threads (lines.ts).
+ * Sources: staging (local path, https:// or s3:// → a local file, checksum verified). Their
+ * lines are streamed from any byte offset by lines.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -8,12 +8,11 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { PARSER_ROLE, type ParseJob, type ParseReply, type ParsedLines } from './lines.ts';
-import { redactUri, type Source } from './params.ts';
+import type { Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
-import { parseS3Uri, s3Client } from './s3.ts';
+import { s3Client } from './s3.ts';
+import { parseS3Uri, redactUri } from './uri.ts';
 
 /** A source that can't be read, is empty, or doesn't match its checksum: exit 1, nothing loaded. */
 export class SourceError extends Error {}
@@ -110,91 +109,4 @@ export async function stageSources(
     staged.push({ no, name, uri, path: file, ...print });
   }
   return staged;
-}
-
-/** Parsed, cleaned lines of one source, numbered from `firstLine`. */
-export type LineChunk = ParsedLines & { firstLine: number };
-
-/**
- * A parser thread runs lines.ts. From source that is its own file, loaded through tsx (which
- * worker threads do not inherit); bundled, every module is the one file this code is in.
- */
-function startParser(): Worker {
-  // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
-  const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
-  const lines = new URL('./lines.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(lines)}); })`;
-  return new Worker(boot, { ...options, eval: true });
-}
-
-/**
- * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
- * come back in the order asked, so line numbers and checkpoints stay exact.
- */
-export class Parsers {
-  private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-
-  constructor(readonly size = PARSER_THREADS) {
-    this.workers = Array.from({ length: size }, () => {
-      const w = startParser();
-      w.on('message', ({ id, lines, error }: ParseReply) => {
-        const pending = this.waiting.get(id)!;
-        this.waiting.delete(id);
-        if (error) pending.reject(new Error(error));
-        else pending.resolve(lines!);
-      });
-      w.on('error', (e) => this.failAll(e));
-      return w;
-    });
-  }
-
-  private failAll(e: Error) {
-    for (const p of this.waiting.values()) p.reject(e);
-    this.waiting.clear();
-  }
-
-  parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.size].postMessage({ ...job, id });
-    });
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
-/** Two cores: one parser thread beside the main thread that inserts (npm run bench). */
-const PARSER_THREADS = 1;
-const RANGE_BYTES = 1 << 18;
-
-/**
- * Streams a source's lines from `offset` (the start of line `line`), parsed and cleaned by
- * the parser threads a few ranges ahead of the caller.
- */
-export async function* readLines(parsers: Parsers, source: StagedSource, offset: number, line: number): AsyncGenerator<LineChunk> {
-  const ahead: Promise<ParsedLines>[] = [];
-  let from = offset;
-  const ask = () => {
-    if (from >= source.bytes) return;
-    const parsed = parsers.parse({ file: source.path, origin: offset, from, until: Math.min(from + RANGE_BYTES, source.bytes) });
-    parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
-    ahead.push(parsed);
-    from += RANGE_BYTES;
-  };
-  for (let i = 0; i <= parsers.size; i++) ask();
-  while (ahead.length) {
-    const lines = await ahead.shift()!.catch((e: Error) => {
-      throw new SourceError(`source ${source.uri}: cannot read: ${e.message}`);
-    });
-    ask();
-    if (lines.ends.length === 0) continue;
-    yield { ...lines, firstLine: line };
-    line += lines.ends.length;
-  }
 }

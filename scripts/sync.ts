@@ -11,9 +11,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { readOutputs } from '../infra/outputs.ts';
-import { RESULT_NAMES, sha256 } from '../runner/publish.ts';
+import { sha256 } from '../runner/publish.ts';
+import { RESULT_NAMES } from '../runner/results.ts';
 import { writeReport } from '../runner/report.ts';
-import { getObjectBytes, objectUnder } from '../runner/s3.ts';
+import { getObjectBytes } from '../runner/s3.ts';
+import { objectUnder } from '../runner/uri.ts';
 
 export class SyncError extends Error {}
 

@@ -52,7 +52,7 @@ test('role policy: no wildcard in any action or resource; reads only release + r
     for (const r of s.Resource!) assert.ok(!r.includes('*'), `resource ${r}`);
   }
   const writes = policy.filter((s) => s.Action.includes('s3:PutObject')).flatMap((s) => s.Resource!);
-  assert.deepEqual(writes.map((r) => r.split('}/')[1]).sort(), ['results/census-etl.log', 'results/census.db', 'results/summary.json']);
+  assert.deepEqual(writes.map((r) => r.split('}/')[1]).sort(), ['results/census-etl.log', 'results/census.db', 'results/run.json', 'results/summary.json']);
   const reads = policy.flatMap((s) => s.Resource!).map((r) => r.split('}/')[1]);
   const uploaded = Object.values(json.resource.aws_s3_object).map((o) => o.key);
   assert.deepEqual(reads.filter((k) => !k.startsWith('results/')).sort(), uploaded.sort(), 'reads exactly what deploy uploads');
