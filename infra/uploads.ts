@@ -17,7 +17,7 @@ export type UploadsProps = {
   raw: RawFile[];
   bundle: { bundle: string; manifest: string; sha256: string };
   /** Everything of the runner's params but sources and results, which point into this bucket. */
-  params: Omit<Params, 'sources' | 'results'>;
+  params: Omit<Params, 'sources' | 'results' | 'release'>;
   /** Identifies this release: changes whenever the bundle or params change. */
   release: string;
 };
@@ -41,6 +41,7 @@ export class Uploads extends Construct {
     const rawKeys = raw.map((f) => file(`raw-${f.name}`, rawKey(ingestionDate, f.name), f.path, 'text/plain'));
     const runnerParams: Params = {
       ...params,
+      release,
       sources: raw.map((f, i) => ({ uri: `s3://${bucket}/${rawKeys[i]}`, sha256: f.sha256 })),
       results: `s3://${bucket}/${RESULTS_PREFIX}`,
     };

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FILES } from './dataset.ts';
+import { LOCAL_RELEASE, RELEASE_ID } from './results.ts';
 import { getObjectBytes } from './s3.ts';
 import { parseS3Uri } from './uri.ts';
 
@@ -30,7 +31,10 @@ export const ParamsSchema = z.strictObject({
   }),
   unthrottled: z.boolean(),
   results: resultsUri.nullable(),
-  publishRetry: z.strictObject({
+  /** The deployed release this run belongs to (its run ids end with it), or "local". */
+  release: z.string().regex(RELEASE_ID, 'must be lowercase letters, digits and "-" (a release id)'),
+  /** Every S3 request and download: attempts, and the first delay, doubled after each. */
+  retry: z.strictObject({
     attempts: z.number().int().min(1).max(20),
     minDelaySeconds: z.number().positive().max(60),
   }),
@@ -50,7 +54,8 @@ export const DEFAULTS: Params = {
   everySeconds: 10,
   unthrottled: false,
   results: null,
-  publishRetry: { attempts: 6, minDelaySeconds: 1 },
+  release: LOCAL_RELEASE,
+  retry: { attempts: 6, minDelaySeconds: 1 },
 };
 
 /** Sources read as they are from a folder holding the two files (no pinned checksum). */

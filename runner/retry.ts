@@ -4,10 +4,18 @@ import pRetry from 'p-retry';
 export type RetryPolicy = { attempts: number; minDelaySeconds: number };
 
 /** fetch's errors say only "fetch failed" or "terminated"; their causes say why. */
-const explain = (e: Error): string => (e.cause instanceof Error ? `${e.message} (${explain(e.cause)})` : e.message);
+export const explain = (e: Error): string =>
+  e.cause instanceof Error ? `${e.message} (${explain(e.cause)})` : e.message;
 
-export function withRetry<T>(what: string, policy: RetryPolicy, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+export function withRetry<T>(
+  what: string,
+  policy: RetryPolicy,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   return pRetry(fn, {
+    signal,
     retries: policy.attempts - 1,
     minTimeout: policy.minDelaySeconds * 1000,
     factor: 2,

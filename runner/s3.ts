@@ -24,11 +24,23 @@ export function s3Client(env = process.env): S3Client {
   return client;
 }
 
-export async function getObjectBytes(loc: S3Location): Promise<Buffer> {
-  const out = await s3Client().send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+/** `signal` abandons the request (a stop, or a bound on a best-effort upload). */
+export async function getObjectBytes(loc: S3Location, signal?: AbortSignal): Promise<Buffer> {
+  const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key });
+  const out = await s3Client().send(get, { abortSignal: signal });
   return Buffer.from(await out.Body!.transformToByteArray());
 }
 
-export async function putObjectBytes(loc: S3Location, body: Buffer, contentType: string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: contentType }));
+export async function putObjectBytes(
+  loc: S3Location,
+  body: Buffer,
+  contentType: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { bucket: Bucket, key: Key } = loc;
+  const put = new PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType });
+  await s3Client().send(put, { abortSignal: signal });
 }
+
+/** S3's answer when the object is not there (GetObject says NoSuchKey, HEAD says NotFound). */
+export const isMissing = (e: unknown) => ['NoSuchKey', 'NotFound'].includes((e as Error).name);

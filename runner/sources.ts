@@ -47,16 +47,20 @@ async function fingerprint(file: string): Promise<{ sha256: string; bytes: numbe
   return { sha256: hash.digest('hex'), bytes, lines };
 }
 
-async function download(uri: string, target: string): Promise<void> {
+/** What staging hands to the load: every source as a verified local file, in load order. */
+export type StageInfo = { sources: StagedSource[] };
+
+async function download(uri: string, target: string, signal?: AbortSignal): Promise<void> {
   const part = `${target}.part`;
   try {
     let body: Readable;
     if (uri.startsWith('s3://')) {
       const { bucket, key } = parseS3Uri(uri);
-      const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const get = new GetObjectCommand({ Bucket: bucket, Key: key });
+      const out = await s3Client().send(get, { abortSignal: signal });
       body = out.Body as Readable;
     } else {
-      const res = await fetch(uri);
+      const res = await fetch(uri, { signal });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
       body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     }
@@ -76,7 +80,8 @@ export async function stageSources(
   stageDir: string,
   retry: RetryPolicy,
   log: (line: string) => void,
-): Promise<StagedSource[]> {
+  signal?: AbortSignal,
+): Promise<StageInfo> {
   const staged: StagedSource[] = [];
   for (const [no, source] of sources.entries()) {
     const name = path.posix.basename(source.uri.replace(/[?#].*$/, ''));
@@ -90,7 +95,8 @@ export async function stageSources(
       if (!cached) {
         await mkdir(stageDir, { recursive: true });
         log(`downloading ${uri}`);
-        await withRetry(`download of ${uri}`, retry, log, () => download(source.uri, file)).catch((e: Error) => {
+        const attempt = () => download(source.uri, file, signal);
+        await withRetry(`download of ${uri}`, retry, log, attempt, signal).catch((e: Error) => {
           throw new SourceError(`source ${uri}: ${e.message}`);
         });
       }
@@ -108,5 +114,5 @@ export async function stageSources(
     }
     staged.push({ no, name, uri, path: file, ...print });
   }
-  return staged;
+  return { sources: staged };
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { COLUMNS, LINEAGE } from './dataset.ts';
 import type { Value } from './clean.ts';
+import { UsageError } from './params.ts';
+import { LOCAL_RELEASE, runId } from './results.ts';
 import type { StagedSource } from './sources.ts';
 import { q, sqlString } from './sql.ts';
 import { VIEWS } from './views.ts';
@@ -61,8 +63,11 @@ CREATE TABLE IF NOT EXISTS batches (
   skipped INTEGER NOT NULL,
   ms REAL NOT NULL
 ) STRICT;
+-- The run this database belongs to, fixed when it is created: a resumed run keeps its id.
 CREATE TABLE IF NOT EXISTS run (
   id INTEGER PRIMARY KEY CHECK (id = 1),
+  run_id TEXT NOT NULL,
+  release TEXT NOT NULL,
   started_at TEXT NOT NULL,
   finished_at TEXT,
   published_at TEXT,
@@ -111,7 +116,8 @@ export function openStore(file: string): { db: DB; release: () => void } {
   // WAL + NORMAL survives a killed process with every committed batch (only power loss can
   // drop the last commits, and the checkpoint goes with them).
   db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
+  // One transaction: a killed run never leaves half a schema, and the WAL stays small.
+  db.transaction(() => db.exec(SCHEMA))();
   return {
     db,
     release: () => {
@@ -128,7 +134,6 @@ export function registerSources(db: DB, staged: readonly StagedSource[]): void {
     const insert = db.prepare('INSERT INTO sources (no, name, uri, sha256, bytes, lines) VALUES (?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
       for (const s of staged) insert.run(s.no, s.name, s.uri, s.sha256, s.bytes, s.lines);
-      db.prepare("INSERT OR IGNORE INTO run (id, started_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ'))").run();
     })();
     return;
   }
@@ -138,6 +143,37 @@ export function registerSources(db: DB, staged: readonly StagedSource[]): void {
     const now = staged.map((s) => `${s.name} (${s.sha256.slice(0, 12)})`).join(', ');
     throw new Error(`this database was loaded from ${was}; the sources now are ${now}. Use a new database (--db) to load different files`);
   }
+}
+
+/** Which run a database holds: its id (see results.ts), its release and when it started. */
+export type RunIdentity = { id: string; release: string; startedAt: string; resumed: boolean };
+
+/**
+ * The run this database belongs to. A new database takes `wanted.id` (else a new id from the
+ * time and the release); an existing one keeps its own, and refuses another id or release.
+ */
+export function claimRun(db: DB, wanted: { id?: string; release?: string }): RunIdentity {
+  const known = db.prepare('SELECT run_id AS id, release, started_at AS startedAt FROM run').get() as
+    | Omit<RunIdentity, 'resumed'>
+    | undefined;
+  if (known) {
+    const clash =
+      (wanted.id !== undefined && wanted.id !== known.id && `--run-id ${wanted.id}`) ||
+      (wanted.release !== undefined && wanted.release !== known.release && `release ${wanted.release}`);
+    if (clash) {
+      throw new UsageError(
+        `database ${db.name} holds run ${known.id} (release ${known.release}), not ${clash}: ` +
+          'use a new --db for a new run',
+      );
+    }
+    return { ...known, resumed: true };
+  }
+  const release = wanted.release ?? LOCAL_RELEASE;
+  const startedAt = new Date();
+  const id = wanted.id ?? runId(startedAt, release);
+  db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)')
+    .run(id, release, startedAt.toISOString());
+  return { id, release, startedAt: startedAt.toISOString(), resumed: false };
 }
 
 export function readProgress(db: DB): SourceProgress[] {
@@ -208,7 +244,14 @@ export type Status = {
   totals: { lines: number; linesRead: number; loaded: number; quarantined: number; skipped: number; percent: number };
   batches: { count: number; lastAt: string | null; msP50: number | null; msP99: number | null; msMax: number | null };
   quarantineReasons: { reason: string; count: number }[];
-  run: { startedAt: string | null; finishedAt: string | null; publishedAt: string | null; publishedTo: string | null };
+  run: {
+    id: string | null;
+    release: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    publishedAt: string | null;
+    publishedTo: string | null;
+  };
   complete: boolean;
 };
 
@@ -228,9 +271,14 @@ export function readStatus(db: DB): Status {
   const lines = sum('lines');
   const linesRead = sum('linesRead');
   const ms = (db.prepare('SELECT ms FROM batches ORDER BY ms').pluck().all() as number[]);
-  const run = (db.prepare('SELECT started_at AS startedAt, finished_at AS finishedAt, published_at AS publishedAt, published_to AS publishedTo FROM run').get() ?? {
-    startedAt: null, finishedAt: null, publishedAt: null, publishedTo: null,
-  }) as Status['run'];
+  const none = { id: null, release: null, startedAt: null, finishedAt: null };
+  const unpublished = { publishedAt: null, publishedTo: null };
+  const run = (db
+    .prepare(
+      'SELECT run_id AS id, release, started_at AS startedAt, finished_at AS finishedAt, ' +
+        'published_at AS publishedAt, published_to AS publishedTo FROM run',
+    )
+    .get() ?? { ...none, ...unpublished }) as Status['run'];
   // Reasons name the column and the value; grouped by column and fault, they stay few.
   const quarantineReasons = db
     .prepare('SELECT reason, count(*) AS count FROM quarantine GROUP BY reason ORDER BY count DESC, reason')

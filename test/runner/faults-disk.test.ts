@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { sourcesIn } from '../../runner/params.ts';
 import { Loader } from '../../runner/load.ts';
-import { stageSources } from '../../runner/sources.ts';
+import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources, type DB } from '../../runner/store.ts';
 import { runCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
@@ -47,7 +47,7 @@ test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after 
 });
 
 /** Loads batches until done, as a run does; the first error ends it, as it ends a run. */
-async function loadAll(db: DB, staged: Awaited<ReturnType<typeof stageSources>>, batchSize: number): Promise<Error | null> {
+async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: number): Promise<Error | null> {
   const loader = new Loader(db, staged, batchSize);
   try {
     while (!(await loader.next()).done);
@@ -64,7 +64,8 @@ test('database full (max_page_count): the batch rolls back with the same message
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(['run', '--unthrottled', '--batch-size', '20', '--data-dir', dir, '--db', reference, '--log', path.join(dir, 'log')]).code, 0);
 
-  const staged = await stageSources(sourcesIn(dir), dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
+  const once = { attempts: 1, minDelaySeconds: 1 };
+  const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
   const file = path.join(dir, 'full', 'census.db');
   const { db, release } = openStore(file);
   try {

@@ -122,7 +122,8 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   const dir = tempDir();
   const files = [['Adult.data', data], ['Adult.test', testLines]] as const;
   for (const [name, ls] of files) writeFileSync(path.join(dir, name), ls.map((l) => `${l}\n`).join(''));
-  const staged = await stageSources(files.map(([name]) => ({ uri: path.join(dir, name) })), dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
+  const sources = files.map(([name]) => ({ uri: path.join(dir, name) }));
+  const { sources: staged } = await stageSources(sources, dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
   const { db, release } = openStore(path.join(dir, 'census.db'));
   try {
     registerSources(db, staged);
