@@ -84,10 +84,10 @@ export const publishJob = (params: Params, o: RunOptions = {}) => job('publish',
 
 async function job(command: Command, params: Params, o: RunOptions): Promise<RunOutcome> {
   if (command === 'publish') {
-    if (!params.results)
-      throw new UsageError(
-        'publish needs a results location: --results s3://bucket/prefix/ (or "results" in the parameters)',
-      );
+    if (!params.results) {
+      const how = '--results s3://bucket/prefix/ (or "results" in the parameters)';
+      throw new UsageError(`publish needs a results location: ${how}`);
+    }
     if (!existsSync(params.database)) throw new UsageError(`no database at ${params.database}`);
   }
   const log = o.log ?? createLog(params.log);
@@ -116,39 +116,40 @@ async function job(command: Command, params: Params, o: RunOptions): Promise<Run
   };
 
   log(`census-etl ${command} starting; ${describeParams(params)}`);
+  let store: ReturnType<typeof openStore>;
   try {
-    const { db, release } = openStore(params.database);
-    try {
-      if (command === 'publish' && !readStatus(db).complete) {
-        throw new UsageError(
-          `database ${params.database} is not complete: census-etl run loads the rest, then publishes`,
-        );
-      }
-      const run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
-      log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
-      if (params.results) {
-        record = new RunRecord({
-          results: params.results,
-          run,
-          logFile: params.log,
-          retry: params.retry,
-          log,
-          progress: () => progressOf(readStatus(db)),
-          everySeconds: o.progressEverySeconds,
-        });
-      }
-      o.stop?.throwIfAborted();
-      return await stages(db, { command, params, run, record, log, stop: o.stop, started });
-    } catch (e) {
-      return await fail(e);
-    } finally {
-      release();
-    }
+    store = openStore(params.database);
   } catch (e) {
-    if (e instanceof RunFailed || e instanceof UsageError || e === o.stop?.reason) throw e;
+    o.stop?.removeEventListener('abort', onStop);
+    return await fail(e);
+  }
+  const { db } = store;
+  try {
+    if (command === 'publish' && !readStatus(db).complete) {
+      throw new UsageError(
+        `database ${params.database} is not complete: census-etl run loads the rest, then publishes`,
+      );
+    }
+    const run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
+    log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
+    if (params.results) {
+      record = new RunRecord({
+        results: params.results,
+        run,
+        logFile: params.log,
+        retry: params.retry,
+        log,
+        progress: () => progressOf(readStatus(db)),
+        everySeconds: o.progressEverySeconds,
+      });
+    }
+    o.stop?.throwIfAborted();
+    return await stages(db, { command, params, run, record, log, stop: o.stop, started });
+  } catch (e) {
     return await fail(e);
   } finally {
     o.stop?.removeEventListener('abort', onStop);
+    store.close();
   }
 }
 

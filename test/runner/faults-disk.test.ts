@@ -67,7 +67,7 @@ test('database full (max_page_count): the batch rolls back with the same message
   const once = { attempts: 1, minDelaySeconds: 1 };
   const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
   const file = path.join(dir, 'full', 'census.db');
-  const { db, release } = openStore(file);
+  const { db, close } = openStore(file);
   try {
     registerSources(db, staged);
     // Room for a few batches, then SQLITE_FULL in the middle of one.
@@ -81,7 +81,7 @@ test('database full (max_page_count): the batch rolls back with the same message
     db.pragma('max_page_count = 1073741823');
     assert.equal(await loadAll(db, staged, 20), null);
   } finally {
-    release();
+    close();
   }
   assert.equal(contentHash(file), contentHash(reference));
   assert.deepEqual(bookkeeping(file), bookkeeping(reference));

@@ -124,7 +124,7 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   for (const [name, ls] of files) writeFileSync(path.join(dir, name), ls.map((l) => `${l}\n`).join(''));
   const sources = files.map(([name]) => ({ uri: path.join(dir, name) }));
   const { sources: staged } = await stageSources(sources, dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
-  const { db, release } = openStore(path.join(dir, 'census.db'));
+  const { db, close } = openStore(path.join(dir, 'census.db'));
   try {
     registerSources(db, staged);
     const loader = new Loader(db, staged, batchSize);
@@ -149,7 +149,7 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
     const records = db.prepare('SELECT loaded + quarantined FROM batches ORDER BY batch').pluck().all() as number[];
     assert.ok(records.slice(0, -1).every((n) => n === batchSize), `full batches before the last: ${records}`);
   } finally {
-    release();
+    close();
   }
 }
 
