@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { FILES } from './dataset.ts';
 import { LOCAL_RELEASE, RELEASE_ID } from './results.ts';
+import { DEFAULT_RETRY, withRetry, type RetryError } from './retry.ts';
 import { getObjectBytes } from './s3.ts';
 import { parseS3Uri } from './uri.ts';
 
@@ -33,10 +34,14 @@ export const ParamsSchema = z.strictObject({
   results: resultsUri.nullable(),
   /** The deployed release this run belongs to (its run ids end with it), or "local". */
   release: z.string().regex(RELEASE_ID, 'must be lowercase letters, digits and "-" (a release id)'),
-  /** Every S3 request and download: attempts, and the first delay, doubled after each. */
+  /**
+   * Every S3 request and download: attempts, the first delay (doubled after each), and how
+   * long an attempt may go without a byte (connecting, or waiting for data).
+   */
   retry: z.strictObject({
     attempts: z.number().int().min(1).max(20),
     minDelaySeconds: z.number().positive().max(60),
+    timeoutSeconds: z.number().positive().max(600).default(DEFAULT_RETRY.timeoutSeconds),
   }),
 });
 export type Params = z.infer<typeof ParamsSchema>;
@@ -55,7 +60,7 @@ export const DEFAULTS: Params = {
   unthrottled: false,
   results: null,
   release: LOCAL_RELEASE,
-  retry: { attempts: 6, minDelaySeconds: 1 },
+  retry: DEFAULT_RETRY,
 };
 
 /** Sources read as they are from a folder holding the two files (no pinned checksum). */
@@ -74,9 +79,24 @@ function describe(error: z.ZodError, origin: string): string {
   return `invalid parameters in ${origin}:\n${lines.join('\n')}`;
 }
 
+/**
+ * A parameters file's text. From S3 it is retried (with the default policy: the file's own
+ * is not known yet, each attempt said on stderr): a network failure is a runtime failure
+ * (exit 1), a file that is not there or not readable is bad usage (exit 2).
+ */
 async function readParamsText(location: string): Promise<string> {
+  if (location.startsWith('s3://')) {
+    const say = (line: string) => process.stderr.write(`census-etl: ${line}\n`);
+    const read = () => getObjectBytes(parseS3Uri(location));
+    try {
+      const bytes = await withRetry(`read of parameters file ${location}`, DEFAULT_RETRY, say, read);
+      return bytes.toString('utf8');
+    } catch (e) {
+      if (!(e as RetryError).permanent) throw e;
+      throw new UsageError(`cannot read parameters file: ${(e as Error).message}`);
+    }
+  }
   try {
-    if (location.startsWith('s3://')) return (await getObjectBytes(parseS3Uri(location))).toString('utf8');
     return await readFile(location, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read parameters file ${location}: ${(e as Error).message}`);

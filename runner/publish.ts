@@ -37,8 +37,9 @@ export async function putVerified(
   log: Log,
 ): Promise<void> {
   await withRetry(`upload of ${s3Uri(loc)}`, retry, log, async () => {
-    await putObjectBytes(loc, artifact.bytes, artifact.contentType);
-    const back = await getObjectBytes(loc);
+    const bounded = { timeoutSeconds: retry.timeoutSeconds };
+    await putObjectBytes(loc, artifact.bytes, artifact.contentType, bounded);
+    const back = await getObjectBytes(loc, bounded);
     if (!back.equals(artifact.bytes)) {
       throw new Error(
         `read back ${back.length} bytes (sha256 ${sha256(back).slice(0, 12)}), ` +
@@ -84,7 +85,9 @@ async function pointLatest(
 ): Promise<boolean> {
   const loc = objectUnder(results, LATEST_COMPLETE);
   const current = await withRetry(`read of ${s3Uri(loc)}`, retry, log, () =>
-    getObjectBytes(loc).catch((e) => (isMissing(e) ? null : Promise.reject(e))),
+    getObjectBytes(loc, { timeoutSeconds: retry.timeoutSeconds }).catch((e) =>
+      isMissing(e) ? null : Promise.reject(e),
+    ),
   );
   const named = current ? runNamedIn(current) : undefined;
   if (typeof named === 'string' && named > run.id) {

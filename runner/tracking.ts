@@ -88,7 +88,8 @@ export class RunRecord {
   }
 
   private async put(artifacts: Artifact[], signal: AbortSignal) {
-    for (const a of artifacts) await putObjectBytes(this.where(a.name), a.bytes, a.contentType, signal);
+    const bounded = { signal, timeoutSeconds: this.o.retry.timeoutSeconds };
+    for (const a of artifacts) await putObjectBytes(this.where(a.name), a.bytes, a.contentType, bounded);
   }
 
   /**

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { sourcesIn } from '../../runner/params.ts';
 import { Loader } from '../../runner/load.ts';
+import { DEFAULT_RETRY } from '../../runner/retry.ts';
 import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources, type DB } from '../../runner/store.ts';
 import { runCli } from '../support/cli.ts';
@@ -64,7 +65,7 @@ test('database full (max_page_count): the batch rolls back with the same message
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(['run', '--unthrottled', '--batch-size', '20', '--data-dir', dir, '--db', reference, '--log', path.join(dir, 'log')]).code, 0);
 
-  const once = { attempts: 1, minDelaySeconds: 1 };
+  const once = { ...DEFAULT_RETRY, attempts: 1 };
   const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
   const file = path.join(dir, 'full', 'census.db');
   const { db, close } = openStore(file);

@@ -13,6 +13,7 @@ import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
 import { QUARANTINE, ROW, SKIP, parseFields, parseLines } from '../../runner/lines.ts';
 import { Loader } from '../../runner/load.ts';
+import { DEFAULT_RETRY } from '../../runner/retry.ts';
 import { stageSources } from '../../runner/sources.ts';
 import { openStore, registerSources } from '../../runner/store.ts';
 import { record, tempDir } from '../support/fixtures.ts';
@@ -123,7 +124,7 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   const files = [['Adult.data', data], ['Adult.test', testLines]] as const;
   for (const [name, ls] of files) writeFileSync(path.join(dir, name), ls.map((l) => `${l}\n`).join(''));
   const sources = files.map(([name]) => ({ uri: path.join(dir, name) }));
-  const { sources: staged } = await stageSources(sources, dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
+  const { sources: staged } = await stageSources(sources, dir, { ...DEFAULT_RETRY, attempts: 1 }, () => {});
   const { db, close } = openStore(path.join(dir, 'census.db'));
   try {
     registerSources(db, staged);

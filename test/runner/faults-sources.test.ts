@@ -31,17 +31,21 @@ before(async () => {
     'cut/Adult.data': { body: DATA, cutAfter: half },
     'cut-once/Adult.data': { body: DATA, cutAfter: half, times: 1 },
     'short/Adult.data': { body: DATA, truncateTo: half },
+    'silent/Adult.data': { silent: true },
+    'stalled/Adult.data': { body: DATA, stallAfter: half },
+    // Six pieces 400 ms apart: 2 s in all, never 1 s without a byte.
+    'slow/Adult.data': { body: DATA, piece: Math.ceil(DATA.length / 6), everyMs: 400 },
   });
 });
 after(() => server?.close());
 
 type Source = { uri: string; sha256?: string };
 /** A folder with a params file for these sources; returns how to run it and where the db goes. */
-function job(sources: Source[]) {
+function job(sources: Source[], timeoutSeconds = 30) {
   const dir = tempDir();
   const db = path.join(dir, 'out', 'census.db');
   const log = path.join(dir, 'out', 'census-etl.log');
-  const retry = { attempts: 2, minDelaySeconds: 0.1 };
+  const retry = { attempts: 2, minDelaySeconds: 0.1, timeoutSeconds };
   const params = { sources, database: db, log, unthrottled: true, retry };
   writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
   return { dir, db, args: ['run', '--params', path.join(dir, 'params.json')] };
@@ -114,3 +118,36 @@ test('a truncated local file without a checksum: the cut last record is quaranti
   d.close();
 });
 
+
+const SILENCE =
+  'a source that never answers, or stops sending, fails each attempt at the timeout; a slow one does not';
+test(SILENCE, { skip }, async () => {
+  const silence = `failed after 2 attempts: no data for 1s`;
+  const runs = ['silent', 'stalled', 'slow'].map((name) => {
+    const j = job([{ uri: server.url(`${name}/Adult.data`) }, goodTest()], 1);
+    return { name, j, result: finished(startCli(j.args, server.env)) };
+  });
+  for (const { name, j, result } of runs) {
+    const r = await result;
+    if (name === 'slow') {
+      assert.equal(r.code, 0, `a download slower than the timeout, but steady: ${r.stderr}`);
+      assert.equal(bookkeeping(j.db).sources[0].loaded, 20);
+      continue;
+    }
+    assert.equal(r.code, 1, r.stderr);
+    const source = literal(server.url(`${name}/Adult.data`));
+    assert.match(r.stderr, new RegExp(`source ${source}: download of .* ${silence}`), name);
+    assert.match(r.stdout, /attempt 1\/2 failed \(no data for 1s\); retrying/, name);
+    assert.deepEqual(partialDownloads(j.db), [], `${name}: nothing left half-downloaded`);
+  }
+});
+
+test('a .part left by a run killed mid-download is removed by the next run', { skip }, async () => {
+  const j = job([{ uri: server.url('whole/Adult.data') }, { uri: server.url('whole/Adult.test') }]);
+  mkdirSync(stagingDir(j.db), { recursive: true });
+  writeFileSync(path.join(stagingDir(j.db), '0-Adult.data.4242-0badcafe.part'), DATA.subarray(0, half));
+  const r = await finished(startCli(j.args, server.env));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(partialDownloads(j.db), []);
+  assert.deepEqual(readdirSync(stagingDir(j.db)).sort(), ['0-Adult.data', '1-Adult.test']);
+});

@@ -82,11 +82,15 @@ test('a batch holds exactly batch-size records across the boundary of the two fi
   assert.deepEqual(batches, [{ records: 3, skipped: 0 }, { records: 3, skipped: 1 }, { records: 3, skipped: 1 }]);
 });
 
-test('an empty source file is an error naming it, and nothing is loaded', () => {
+test('an empty source file, or one of only a byte order mark, is an error naming it; nothing loaded', () => {
   const r = load([lines([record(0)]), '']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /source .*Adult\.test: the file is empty/);
+  assert.match(r.stderr, /source .*Adult\.test: the file is empty$/m);
   assert.equal(r.stdout.includes('batch 1'), false);
+  const bom = load([lines([record(0)]), '\uFEFF']);
+  assert.equal(bom.code, 1);
+  assert.match(bom.stderr, /source .*Adult\.test: the file is empty \(only a byte order mark\)$/m);
+  assert.equal(bom.stdout.includes('batch 1'), false);
 });
 
 test('a missing source file is an error naming it', () => {
