@@ -21,7 +21,15 @@ export function createLog(
   const log = (line: string) => {
     const text = stamp(line);
     out.write(text);
-    if (file) appendFileSync(file, text);
+    if (!file) return;
+    try {
+      appendFileSync(file, text);
+    } catch (e) {
+      // As for a batch: what is kept, and what to do (a raw ENOSPC says neither).
+      if (!['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      const kept = 'every committed batch is kept; free space and run again to resume';
+      throw new Error(`disk full writing the log ${file}: ${kept}`);
+    }
   };
   const error = (message: string) => {
     err.write(`census-etl: ${message}\n`);
