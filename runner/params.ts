@@ -47,12 +47,12 @@ export const ParamsSchema = z.strictObject({
 export type Params = z.infer<typeof ParamsSchema>;
 export type Source = Params['sources'][number];
 
-/** The published files, checked against their pinned SHA-256. */
-export const PUBLISHED_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
+/** The files at their origin (the challenge repository), checked against their pinned SHA-256. */
+export const ORIGIN_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
 
 /** `npm start` with no arguments: the 1,630-every-10-seconds local run. */
 export const DEFAULTS: Params = {
-  sources: PUBLISHED_SOURCES,
+  sources: ORIGIN_SOURCES,
   database: 'out/census.db',
   log: 'out/census-etl.log',
   batchSize: 1630,

@@ -4,7 +4,7 @@
  * ones). Remote sources come from an https server on loopback that misbehaves on demand.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -48,7 +48,7 @@ function job(sources: Source[], timeoutSeconds = 30) {
   const retry = { attempts: 2, minDelaySeconds: 0.1, timeoutSeconds };
   const params = { sources, database: db, log, unthrottled: true, retry };
   writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
-  return { dir, db, args: ['run', '--params', path.join(dir, 'params.json')] };
+  return { dir, db, log, args: ['run', '--params', path.join(dir, 'params.json')] };
 }
 
 /** A local file with these bytes, in its own folder. */
@@ -90,6 +90,8 @@ test(EACH, { skip }, async () => {
     assert.equal(r.code, 1, `${c.name}\n${r.stderr}`);
     assert.match(r.stderr, c.says(c.sources), c.name);
     assert.doesNotMatch(r.stderr, /\n\s+at /, `${c.name}: a message, not a stack trace`);
+    const logged = readFileSync(j.log, 'utf8').split('\n').find((l) => l.includes('census-etl: error: '));
+    assert.match(logged ?? 'none', c.says(c.sources), `${c.name}: the log file has the error too`);
     assert.equal(batchesIn(j.db), 0, `${c.name}: nothing loaded`);
     assert.deepEqual(partialDownloads(j.db), [], `${c.name}: nothing left half-downloaded`);
   }
