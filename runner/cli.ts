@@ -39,6 +39,7 @@ function formatStatus(s: Status, db: string): string {
   const t = s.totals;
   return [
     `database ${db}: ${s.complete ? 'complete' : 'in progress'}, ${t.percent}% of ${t.lines} lines`,
+    `run: ${s.run.id ?? 'none yet'}${s.run.release ? ` (release ${s.run.release})` : ''}`,
     ...s.sources.map((x) => countsRow(x.name, x)),
     countsRow('total', t),
     `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,

@@ -60,7 +60,7 @@ test('the log has a start line with the parameters, one line per batch and a fin
 test('status prints progress per source; --json gives the same numbers to machines', () => {
   const human = runCli(['status', '--db', db]);
   assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, /complete, 100% of 48845 lines/);
+  assert.match(human.stdout, /complete, 100% of 48845 lines\nrun: \d{8}T\d{6}Z-local \(release local\)\n/);
   assert.match(human.stdout, /Adult\.test\s+16283\/16283\s+lines\s+16280 loaded\s+1 quarantined\s+2 skipped/);
   const json = JSON.parse(runCli(['status', '--db', db, '--json']).stdout);
   assert.deepEqual(json.totals, { lines: 48845, linesRead: 48845, loaded: 48837, quarantined: 5, skipped: 3, percent: 100 });
