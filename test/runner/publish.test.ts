@@ -51,23 +51,8 @@ test(
     const dir = writeSources([lines([...records(40), record(1, { age: 'old' })]), lines(records(9, 40))]);
     const db = path.join(dir, 'out', 'census.db');
     const log = path.join(dir, 'out', 'run.log');
-    const r = runCli(
-      [
-        'run',
-        '--unthrottled',
-        '--batch-size',
-        '10',
-        '--data-dir',
-        dir,
-        '--db',
-        db,
-        '--log',
-        log,
-        '--results',
-        `s3://${bucket}/runs/one/`,
-      ],
-      moto.env,
-    );
+    const args = ['--data-dir', dir, '--db', db, '--log', log, '--results', `s3://${bucket}/runs/one/`];
+    const r = runCli(['run', '--unthrottled', '--batch-size', '10', ...args], moto.env);
     assert.equal(r.code, 0, r.stderr);
     const run = runOf(db);
     assert.match(run.id, /^\d{8}T\d{6}Z-local$/);
@@ -111,21 +96,7 @@ test(
 
     // Published once: a rerun finds nothing to do, and does not upload again.
     await results.put(`${at}summary.json`, 'sentinel');
-    const again = runCli(
-      [
-        'run',
-        '--unthrottled',
-        '--data-dir',
-        dir,
-        '--db',
-        db,
-        '--log',
-        log,
-        '--results',
-        `s3://${bucket}/runs/one/`,
-      ],
-      moto.env,
-    );
+    const again = runCli(['run', '--unthrottled', ...args], moto.env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`already published to s3://census-results/runs/one/${run.id}/`));
     assert.equal((await get(`${at}summary.json`)).toString(), 'sentinel');
