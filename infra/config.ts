@@ -2,11 +2,16 @@
  * The stack's settings, read at synth time from environment variables (documented in the
  * README) and validated; every error names the variable and says what it wants.
  */
+import path from 'node:path';
 import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
+import { architectureOf, isMacFamily, type Architecture } from './architecture.ts';
+import { ROOT } from './layout.ts';
 
 export type Config = {
   region: string;
   instanceType: string;
+  /** Derived from the instance type; deploy cross-checks it with EC2 at plan time. */
+  architecture: Architecture;
   /** An existing EC2 key pair and the CIDR allowed to reach port 22; both or neither. */
   ssh: { keyName: string; cidr: string } | null;
   /** The instance shuts down (and so terminates) after this many minutes, whatever happens. */
@@ -19,7 +24,11 @@ export type Config = {
   dataDir: string | null;
   /** A local AWS emulator (moto) to point the provider at; null means real AWS. */
   localEndpoint: string | null;
-  /** Terraform's state (local backend); `npm run sync` and `npm run logs` read outputs from it. */
+  /**
+   * Terraform's state (local backend), an absolute path: Terraform runs in
+   * cdktf.out/stacks/<stack>/, so a relative one would land there, where `npm run sync` and
+   * `npm run logs`, which read the outputs from it, would not look.
+   */
   stateFile: string;
 };
 
@@ -96,8 +105,9 @@ function endpoint(name: string, value: string): string {
   return url.origin;
 }
 
-/** Relative paths are taken from the project folder, where cdktf, sync and logs run. */
-export const stateFile = (env: NodeJS.ProcessEnv = process.env) => (env[ENV.stateFile] ?? '').trim() || DEFAULT_STATE_FILE;
+/** The state file, resolved against the project folder (not Terraform's working folder). */
+export const stateFile = (env: NodeJS.ProcessEnv = process.env, project = ROOT) =>
+  path.resolve(project, (env[ENV.stateFile] ?? '').trim() || DEFAULT_STATE_FILE);
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Date()): Config {
   const get = (name: string) => (env[name] ?? '').trim() || undefined;
@@ -107,6 +117,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Dat
 
   const instanceType = get(ENV.instanceType) ?? DEFAULT_INSTANCE_TYPE;
   if (!INSTANCE_TYPE.test(instanceType)) throw new ConfigError(`${ENV.instanceType}: "${instanceType}" is not an instance type such as t3.micro`);
+  if (isMacFamily(instanceType)) {
+    throw new ConfigError(
+      `${ENV.instanceType}: "${instanceType}" is a Mac instance, which runs macOS only; ` +
+        'Amazon Linux 2023 needs another type, e.g. t3.micro or t4g.micro',
+    );
+  }
 
   const keyName = get(ENV.sshKeyName);
   const sshCidr = get(ENV.sshCidr);
@@ -128,6 +144,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Dat
   return {
     region,
     instanceType,
+    architecture: architectureOf(instanceType),
     ssh,
     timeLimitMinutes,
     batchSize: batch ? integer(ENV.batchSize, batch, runnerRule('batchSize')) : DEFAULTS.batchSize,

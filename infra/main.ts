@@ -29,11 +29,11 @@ const { dataDir } = config;
 const sources = FILES.map((f) => ({ uri: dataDir ? path.resolve(dataDir, f.name) : f.url, sha256: f.sha256 }));
 const staged = await stageSources(sources, path.join(ROOT, '.cache', 'dataset'), DEFAULTS.publishRetry, (line) => process.stderr.write(`${line}\n`));
 
-const bundle = buildBundle();
+const bundle = buildBundle(undefined, config.architecture);
 const app = new App();
 new CensusEtlStack(app, STACK_NAME, {
   config,
   raw: staged.map((s) => ({ name: s.name, path: s.path, sha256: s.sha256 })),
-  bundle: { ...bundle.files, sha256: bundle.sha256 },
+  bundle,
 });
 app.synth();

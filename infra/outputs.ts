@@ -1,10 +1,13 @@
-/** The deployed stack's outputs, read from Terraform's state file (no terraform run needed). */
+/**
+ * The deployed stack's outputs, read from Terraform's state file (no terraform run needed),
+ * where the stack's local backend puts it: config.ts resolves it for both.
+ */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ENV, stateFile } from './config.ts';
-import { ROOT } from './layout.ts';
 
 export type StackOutputs = {
+  /** The stack's region: where the bucket is, whatever AWS_REGION the user's shell has. */
+  region: string;
   bucket: string;
   results_uri: string;
   instance_id: string;
@@ -13,8 +16,9 @@ export type StackOutputs = {
   ssh_command: string;
 };
 
-export function readOutputs(env: NodeJS.ProcessEnv = process.env): StackOutputs {
-  const file = path.resolve(ROOT, stateFile(env));
+/** The outputs of the stack deployed from `project` (this project unless told). */
+export function readOutputs(env: NodeJS.ProcessEnv = process.env, project?: string): StackOutputs {
+  const file = stateFile(env, project);
   let state: { outputs?: Record<string, { value: string }> };
   try {
     state = JSON.parse(readFileSync(file, 'utf8'));

@@ -1,13 +1,18 @@
 /**
  * What deploy puts in the bucket: the raw dataset (raw zone, by ingestion date) and one
- * release of the runner (bundle, its package.json, params pointing at those raw keys and at
- * the results prefix). Keys carry content hashes where content can change.
+ * release of the runner (RELEASE_FILES: bundle, native addon, params pointing at those raw
+ * keys and at the results prefix). Keys carry content hashes where content can change.
  */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import type { Params } from '../runner/params.ts';
-import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix } from './layout.ts';
+import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix, type BuiltFile } from './layout.ts';
+
+const CONTENT_TYPES: Record<BuiltFile, string> = {
+  bundle: 'text/javascript',
+  addon: 'application/octet-stream',
+};
 
 export type RawFile = { name: string; path: string; sha256: string };
 
@@ -15,7 +20,8 @@ export type UploadsProps = {
   bucket: string;
   ingestionDate: string;
   raw: RawFile[];
-  bundle: { bundle: string; manifest: string; sha256: string };
+  /** The built release files (RELEASE_FILES but params), as local paths. */
+  built: Record<BuiltFile, string>;
   /** Everything of the runner's params but sources and results, which point into this bucket. */
   params: Omit<Params, 'sources' | 'results'>;
   /** Identifies this release: changes whenever the bundle or params change. */
@@ -29,7 +35,7 @@ export class Uploads extends Construct {
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
-    const { bucket, ingestionDate, raw, bundle, params, release } = props;
+    const { bucket, ingestionDate, raw, built, params, release } = props;
     this.releasePrefix = releasePrefix(release);
 
     const file = (name: string, key: string, source: string, contentType: string) => {
@@ -47,11 +53,9 @@ export class Uploads extends Construct {
     const paramsKey = this.releasePrefix + RELEASE_FILES.params;
     this.objects.push(new S3Object(this, 'params', { bucket, key: paramsKey, content: `${JSON.stringify(runnerParams, null, 2)}\n`, contentType: 'application/json' }));
 
-    this.readKeys = [
-      file('bundle', this.releasePrefix + RELEASE_FILES.bundle, bundle.bundle, 'text/javascript'),
-      file('manifest', this.releasePrefix + RELEASE_FILES.manifest, bundle.manifest, 'application/json'),
-      paramsKey,
-      ...rawKeys,
-    ];
+    const builtKeys = (Object.entries(built) as [BuiltFile, string][]).map(([name, source]) =>
+      file(name, this.releasePrefix + RELEASE_FILES[name], source, CONTENT_TYPES[name]),
+    );
+    this.readKeys = [...builtKeys, paramsKey, ...rawKeys];
   }
 }

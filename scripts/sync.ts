@@ -3,8 +3,8 @@
  * summary.json) into results/, checks the first two against the checksums summary.json
  * lists, then writes the report next to them.
  *
- * Where from: the results_uri output of the stack (Terraform state, see CENSUS_STATE_FILE),
- * or CENSUS_RESULTS_URI=s3://bucket/prefix/. Where to: --out DIR (default results).
+ * Where from: the results_uri output of the stack (Terraform state, see CENSUS_STATE_FILE), in
+ * the stack's region, or CENSUS_RESULTS_URI=s3://bucket/prefix/. Where to: --out DIR (default results).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,10 +59,17 @@ export async function sync(resultsUri: string, outDir: string): Promise<string[]
   return [...written, summaryFile, ...Object.values(report)];
 }
 
+/** The deployed stack's results location; S3 calls then go to the stack's region, whatever the shell says. */
+function stackResults(): string {
+  const outputs = readOutputs();
+  process.env.AWS_REGION = outputs.region;
+  return outputs.results_uri;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { out: { type: 'string', default: 'results' } } });
   try {
-    const resultsUri = process.env.CENSUS_RESULTS_URI || readOutputs().results_uri;
+    const resultsUri = process.env.CENSUS_RESULTS_URI || stackResults();
     for (const file of await sync(resultsUri, values.out!)) process.stdout.write(`${file}\n`);
     return 0;
   } catch (e) {

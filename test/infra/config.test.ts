@@ -1,16 +1,18 @@
 /** Settings from the environment: defaults, and an error naming the variable for each bad value. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, readConfig } from '../../infra/config.ts';
 import { ROOT } from '../support/cli.ts';
 
 const today = new Date('2026-05-04T23:59:00Z');
 
-test('defaults: us-east-1, t3.micro, no SSH, 30 minutes, the runner schedule, today, real AWS', () => {
+test('defaults: us-east-1, t3.micro (x86_64), no SSH, 30 minutes, the runner schedule, today', () => {
   assert.deepEqual(readConfig({}, today), {
     region: 'us-east-1',
     instanceType: 't3.micro',
+    architecture: 'x86_64',
     ssh: null,
     timeLimitMinutes: 30,
     batchSize: 1630,
@@ -18,7 +20,7 @@ test('defaults: us-east-1, t3.micro, no SSH, 30 minutes, the runner schedule, to
     ingestionDate: '2026-05-04',
     dataDir: null,
     localEndpoint: null,
-    stateFile: 'terraform.census-etl.tfstate',
+    stateFile: path.join(ROOT, 'terraform.census-etl.tfstate'),
   });
   assert.equal(readConfig({ AWS_REGION: 'eu-west-1' }, today).region, 'eu-west-1');
   assert.equal(readConfig({ AWS_REGION: 'eu-west-1', CENSUS_REGION: 'sa-east-1' }, today).region, 'sa-east-1');
@@ -28,7 +30,7 @@ test('every setting can be given', () => {
   const c = readConfig(
     {
       CENSUS_REGION: 'eu-central-1',
-      CENSUS_INSTANCE_TYPE: 't4g.nano',
+      CENSUS_INSTANCE_TYPE: 't4g.small',
       CENSUS_SSH_KEY_NAME: 'laptop',
       CENSUS_SSH_CIDR: '198.51.100.0/24',
       CENSUS_TIME_LIMIT_MINUTES: '45',
@@ -43,7 +45,8 @@ test('every setting can be given', () => {
   );
   assert.deepEqual(c, {
     region: 'eu-central-1',
-    instanceType: 't4g.nano',
+    instanceType: 't4g.small',
+    architecture: 'arm64',
     ssh: { keyName: 'laptop', cidr: '198.51.100.0/24' },
     timeLimitMinutes: 45,
     batchSize: 5000,
@@ -51,13 +54,14 @@ test('every setting can be given', () => {
     ingestionDate: '2024-02-29',
     dataDir: '/data/adult',
     localEndpoint: 'http://127.0.0.1:5000',
-    stateFile: 'elsewhere.tfstate',
+    stateFile: path.join(ROOT, 'elsewhere.tfstate'),
   });
 });
 
 const rejects: [NodeJS.ProcessEnv, RegExp][] = [
   [{ CENSUS_REGION: 'Europe' }, /^CENSUS_REGION: "Europe" is not an AWS region/],
   [{ CENSUS_INSTANCE_TYPE: 'micro' }, /^CENSUS_INSTANCE_TYPE: "micro" is not an instance type/],
+  [{ CENSUS_INSTANCE_TYPE: 'mac2.metal' }, /^CENSUS_INSTANCE_TYPE: "mac2.metal" is a Mac instance/],
   [{ CENSUS_SSH_KEY_NAME: 'laptop' }, /SSH needs both CENSUS_SSH_KEY_NAME .* and CENSUS_SSH_CIDR/],
   [{ CENSUS_SSH_CIDR: '203.0.113.7/32' }, /SSH needs both CENSUS_SSH_KEY_NAME .* and CENSUS_SSH_CIDR/],
   [{ CENSUS_SSH_KEY_NAME: 'k', CENSUS_SSH_CIDR: '203.0.113.7' }, /^CENSUS_SSH_CIDR: "203.0.113.7" is not an IPv4 CIDR/],

@@ -1,6 +1,9 @@
 /** The security baseline of SPEC §4, asserted on the synthesized Terraform JSON. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import path from 'node:path';
+import { stateFile } from '../../infra/config.ts';
+import { RELEASE_FILES, ROOT } from '../../infra/layout.ts';
 import { AWS_PROVIDER_CONSTRAINT } from '../../infra/stack.ts';
 import { only, synth, type Synth } from './synth.ts';
 
@@ -40,8 +43,38 @@ test('AMI: Amazon Linux 2023 looked up through SSM, for the architecture of the 
   const ami = Object.values(json.data.aws_ssm_parameter)[0];
   assert.equal(ami.name, '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
   assert.match(instance.ami, /^\$\{data\.aws_ssm_parameter\.[^.]+\.value\}$/);
-  const graviton = Object.values(synth({ CENSUS_INSTANCE_TYPE: 't4g.small' }).data.aws_ssm_parameter)[0];
-  assert.equal(graviton.name, '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+  for (const type of ['t4g.small', 'a1.medium']) {
+    const graviton = Object.values(synth({ CENSUS_INSTANCE_TYPE: type }).data.aws_ssm_parameter)[0];
+    assert.equal(graviton.name, '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64', type);
+  }
+});
+
+test('plan-time checks: EC2 confirms the type\'s architecture and memory; a default VPC exists', () => {
+  const [type] = Object.values(json.data.aws_ec2_instance_type);
+  assert.equal(type.instance_type, 't3.micro');
+  const [arch, memory] = type.lifecycle.postcondition;
+  assert.equal(arch.condition, '${contains(self.supported_architectures, "x86_64")}');
+  assert.match(arch.error_message, /derived the architecture x86_64 from the instance type t3\.micro/);
+  assert.equal(memory.condition, '${self.memory_size >= 1024}');
+  assert.match(memory.error_message, /dnf runs out of memory/);
+  const arm = Object.values(synth({ CENSUS_INSTANCE_TYPE: 'a1.large' }).data.aws_ec2_instance_type)[0];
+  const [armCheck] = arm.lifecycle.postcondition;
+  assert.equal(armCheck.condition, '${contains(self.supported_architectures, "arm64")}');
+
+  const [vpcs] = Object.values(json.data.aws_vpcs);
+  assert.deepEqual(vpcs.filter, [{ name: 'is-default', values: ['true'] }]);
+  const [vpcCheck] = vpcs.lifecycle.postcondition;
+  assert.equal(vpcCheck.condition, '${length(self.ids) == 1}');
+  assert.match(vpcCheck.error_message, /has none in us-east-1: create it with `aws ec2 create-default-vpc/);
+  assert.match(only(json, 'aws_security_group').vpc_id, /^\$\{element\(data\.aws_vpcs\.[^.]+\.ids, 0\)\}$/);
+});
+
+test('state: the local backend writes where sync and logs read, in the project folder', () => {
+  type Backend = { terraform: { backend: { local: { path: string } } } };
+  const backend = (json as unknown as Backend).terraform.backend.local;
+  assert.equal(backend.path, stateFile({}));
+  assert.equal(backend.path, path.join(ROOT, 'terraform.census-etl.tfstate'));
+  assert.equal(stateFile({ CENSUS_STATE_FILE: 'states/x.tfstate' }), path.join(ROOT, 'states', 'x.tfstate'));
 });
 
 test('role policy: no wildcard in any action or resource; reads only release + raw objects, writes only results', () => {
@@ -75,8 +108,11 @@ test('SSH: no ingress and no key by default; port 22 from the given CIDR only wi
   assert.match(open.output.ssh_command.value, /^ssh ec2-user@\$\{aws_instance\..+\.public_dns\}$/);
 });
 
-test('outputs: bucket, instance id, public DNS, ssh command, results location, role', () => {
-  assert.deepEqual(Object.keys(json.output).sort(), ['bucket', 'instance_id', 'instance_role_arn', 'public_dns', 'results_uri', 'ssh_command']);
+test('outputs: region, bucket, instance id, public DNS, ssh command, results location, role', () => {
+  const names = ['bucket', 'instance_id', 'instance_role_arn', 'public_dns', 'region', 'results_uri'];
+  names.push('ssh_command');
+  assert.deepEqual(Object.keys(json.output).sort(), names);
+  assert.equal(synth({ CENSUS_REGION: 'eu-west-3' }).output.region.value, 'eu-west-3');
   assert.match(json.output.results_uri.value, /^s3:\/\/\$\{aws_s3_bucket\.[^}]+\.bucket\}\/results\/$/);
 });
 
@@ -95,8 +131,10 @@ test('provider: the constraint accepts the mirror 5.100.0; real AWS unless a loc
   assert.equal(local.resource.aws_s3_bucket_policy, undefined);
 });
 
-test('uploads: raw zone keys by ingestion date; params point the runner at them (sha256 pinned) and at results/', () => {
+test('uploads: the release files, the raw zone by date; params point at the raw keys and results/', () => {
   const keys = Object.values(json.resource.aws_s3_object).map((o) => o.key);
+  const release = keys.filter((k) => k.startsWith('runner/')).map((k) => k.replace(/^runner\/\w{16}\//, ''));
+  assert.deepEqual(release.sort(), Object.values(RELEASE_FILES).sort());
   assert.ok(keys.includes('raw/census/adult/2026/03/07/Adult.data'));
   assert.ok(keys.includes('raw/census/adult/2026/03/07/Adult.test'));
   const p = params(json);

@@ -1,14 +1,37 @@
 /** The twin's verdict finds each way a journey can go wrong (so a passing twin means something). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { problems, type BootOutcome, type TwinReport } from '../../infra/twin.ts';
+import { bootCalls, problems, type InstanceBoot, type TwinReport } from '../../infra/twin.ts';
 
 const expected = { loaded: 10, quarantined: 1 };
-const calls = ['shutdown -h +30', 'dnf install -y -q nodejs20 nodejs20-npm', 'systemctl daemon-reload', 'systemctl start census-etl.service', 'shutdown -h now'];
-const boot: BootOutcome = { ended: 'powered off', calls, log: '', resultKeys: ['results/census-etl.log', 'results/census.db', 'results/summary.json'] };
+const calls = bootCalls(30);
+const milestones = { 'loader started': 1, 'first batch': 2, published: 3 };
+const resultKeys = ['results/census-etl.log', 'results/census.db', 'results/summary.json'];
+const boot: InstanceBoot = {
+  ended: 'powered off',
+  calls,
+  log: '',
+  console: '',
+  milestones,
+  ms: 4,
+  resultKeys,
+};
 const good: TwinReport = {
   stages: [],
-  outputs: { bucket: 'b', results_uri: 's3://b/results/', instance_id: 'i-1', public_dns: '', instance_role_arn: 'r', ssh_command: 'none' },
+  typed: [
+    { command: 'npx cdktf deploy --auto-approve', status: 0 },
+    { command: 'npm run logs', status: 1 },
+  ],
+  outputs: {
+    region: 'us-east-1',
+    bucket: 'b',
+    results_uri: 's3://b/results/',
+    instance_id: 'i-1',
+    public_dns: '',
+    instance_role_arn: 'r',
+    ssh_command: 'none',
+  },
+  logs: { command: 'npm run logs', status: 1, output: '', ms: 1 },
   failedBoot: { ...boot, resultKeys: ['results/census-etl.log'], uploadedLog: 'source x: SHA-256 is 00, expected 11' },
   boot,
   synced: [],
@@ -18,22 +41,29 @@ const good: TwinReport = {
 };
 
 test('a journey as it must be has no problems', () => {
-  assert.deepEqual(problems(good, expected), []);
+  assert.deepEqual(problems(good, expected, 30), []);
 });
 
+const booted = (change: Partial<InstanceBoot>): Partial<TwinReport> => ({ boot: { ...boot, ...change } });
+const failed = (change: Partial<TwinReport['failedBoot']>): Partial<TwinReport> => ({
+  failedBoot: { ...good.failedBoot!, ...change },
+});
 const broken: [string, Partial<TwinReport>, RegExp][] = [
-  ['no power-off', { boot: { ...boot, ended: 'exited with 0', calls: calls.slice(0, -1) } }, /complete boot: exited with 0, not powered off[\s\S]*called 0 times/],
-  ['shutdown twice', { boot: { ...boot, calls: [...calls, 'shutdown -h now'] } }, /complete boot: shutdown -h now called 2 times/],
-  ['no time limit first', { boot: { ...boot, calls: calls.slice(1) } }, /complete boot: the first call was "dnf install/],
-  ['failed run without its log', { failedBoot: { ...good.failedBoot!, resultKeys: [] } }, /failing boot: results\/ holds nothing, not just the log/],
-  ['log without the reason', { failedBoot: { ...good.failedBoot!, uploadedLog: 'bootstrap failed' } }, /does not tell why the loader failed/],
-  ['wrong counts', { counts: { loaded: 9, quarantined: 1 } }, /synced database: 9 loaded, 1 quarantined; expected 10 and 1/],
+  ['no power-off', booted({ ended: 'exited with 0', calls: calls.slice(0, -1) }), /exited with 0, not/],
+  ['shutdown twice', booted({ calls: [...calls, 'shutdown -h now'] }), /shutdown -h now \| shutdown -h now"/],
+  ['no time limit first', booted({ calls: calls.slice(1) }), /complete boot: calls were "dnf install/],
+  ['a compiler called', booted({ calls: [...calls.slice(0, 2), 'make', ...calls.slice(2)] }), / \| make \| /],
+  ['no first batch', booted({ milestones: { 'loader started': 1 } }), /never reached "first batch"/],
+  ['failed run without its log', failed({ resultKeys: [] }), /results\/ holds nothing/],
+  ['log without the reason', failed({ uploadedLog: 'failed' }), /does not tell why/],
+  ['wrong counts', { counts: { loaded: 9, quarantined: 1 } }, /9 loaded, 1 quarantined; expected 10/],
+  ['a README command failed', { typed: [{ command: 'npm run sync', status: 1 }] }, /`npm run sync` exited/],
   ['excessive permission', { deniedWrite: 'allowed' }, /role write outside results\/: allowed/],
   ['leftovers', { leftovers: ['bucket b'] }, /left in moto after destroy: bucket b/],
 ];
 
 for (const [name, change, message] of broken) {
   test(`finds: ${name}`, () => {
-    assert.match(problems({ ...good, ...change }, expected).join('\n'), message);
+    assert.match(problems({ ...good, ...change }, expected, 30).join('\n'), message);
   });
 }

@@ -1,7 +1,7 @@
 /** npm run sync against a real S3 (moto): verified downloads, a report, clear failures. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -10,6 +10,7 @@ import { lines, record, records, tempDir, writeSources } from '../support/fixtur
 import { startMoto, type Moto } from '../../infra/moto.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
+import { applyOutputs } from './state.ts';
 
 const skip = skipUnless('moto_server');
 let moto: Moto;
@@ -78,20 +79,19 @@ test('nothing yet: the run is still going', { skip }, async () => {
   assert.match(r.stderr, /no results at s3:\/\/census-sync\/none\/ yet: the run is still going/);
 });
 
-test('without CENSUS_RESULTS_URI, the location comes from the stack state; no state says to deploy first', { skip }, () => {
+const fromState = { skip: skip || skipUnless('terraform') };
+test('without CENSUS_RESULTS_URI, the location comes from the state; none: deploy first', fromState, () => {
   const state = path.join(tempDir(), 'terraform.tfstate');
-  const run = () =>
-    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'sync.ts'), '--out', tempDir()], {
-      cwd: ROOT,
-      env: { ...process.env, ...moto.env, CENSUS_RESULTS_URI: '', CENSUS_STATE_FILE: state },
-      encoding: 'utf8',
-    });
+  const env = { ...process.env, ...moto.env, CENSUS_RESULTS_URI: '', CENSUS_STATE_FILE: state };
+  const script = path.join(ROOT, 'scripts', 'sync.ts');
+  const args = ['--import', 'tsx', script, '--out', tempDir()];
+  const run = () => spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8' });
   const missing = run();
   assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /no deployed stack: cannot read .*terraform\.tfstate \(ENOENT\); run `npx cdktf deploy` first/);
+  assert.match(missing.stderr, /no deployed stack: cannot read .*\.tfstate \(ENOENT\); run `npx cdktf/);
 
   publish('from-state/');
-  writeFileSync(state, JSON.stringify({ version: 4, outputs: { results_uri: { value: `s3://${bucket}/from-state/`, type: 'string' } } }));
+  applyOutputs(env, { region: 'us-east-1', results_uri: `s3://${bucket}/from-state/` });
   const found = run();
   assert.equal(found.status, 0, found.stderr);
 });
