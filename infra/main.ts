@@ -27,7 +27,9 @@ const config = configOrExit();
 // From CENSUS_DATA_DIR when set, else downloaded once into .cache; pinned checksums either way.
 const { dataDir } = config;
 const sources = FILES.map((f) => ({ uri: dataDir ? path.resolve(dataDir, f.name) : f.url, sha256: f.sha256 }));
-const staged = await stageSources(sources, path.join(ROOT, '.cache', 'dataset'), DEFAULTS.publishRetry, (line) => process.stderr.write(`${line}\n`));
+const cache = path.join(ROOT, '.cache', 'dataset');
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const { sources: staged } = await stageSources(sources, cache, DEFAULTS.retry, say);
 
 const bundle = buildBundle(undefined, config.architecture);
 const app = new App();

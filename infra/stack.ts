@@ -48,13 +48,13 @@ export class CensusEtlStack extends TerraformStack {
     const store = new SecureBucket(this, 'store', { namePrefix: 'census-etl-', tlsOnlyPolicy: !config.localEndpoint });
     const bucket = store.bucket.bucket;
 
-    const params: Omit<Params, 'sources' | 'results'> = {
+    const params: Omit<Params, 'sources' | 'results' | 'release'> = {
       database: INSTANCE.database,
       log: INSTANCE.log,
       batchSize: config.batchSize,
       everySeconds: config.everySeconds,
       unthrottled: false,
-      publishRetry: DEFAULTS.publishRetry,
+      retry: DEFAULTS.retry,
     };
     const release = createHash('sha256')
       .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256), date: config.ingestionDate }))

@@ -23,7 +23,7 @@ export type UploadsProps = {
   /** The built release files (RELEASE_FILES but params), as local paths. */
   built: Record<BuiltFile, string>;
   /** Everything of the runner's params but sources and results, which point into this bucket. */
-  params: Omit<Params, 'sources' | 'results'>;
+  params: Omit<Params, 'sources' | 'results' | 'release'>;
   /** Identifies this release: changes whenever the bundle or params change. */
   release: string;
 };
@@ -47,6 +47,7 @@ export class Uploads extends Construct {
     const rawKeys = raw.map((f) => file(`raw-${f.name}`, rawKey(ingestionDate, f.name), f.path, 'text/plain'));
     const runnerParams: Params = {
       ...params,
+      release,
       sources: raw.map((f, i) => ({ uri: `s3://${bucket}/${rawKeys[i]}`, sha256: f.sha256 })),
       results: `s3://${bucket}/${RESULTS_PREFIX}`,
     };

@@ -8,14 +8,28 @@ import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
-import { runJob } from './run.ts';
+import { RUN_ID } from './results.ts';
+import { RunFailed, publishJob, runJob } from './run.ts';
+import { StoppedError } from './schedule.ts';
 import { readStatus, type Status } from './store.ts';
+import { END_REPORT_TIMEOUT_MS } from './tracking.ts';
 
 const positiveInt = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer');
   return Number(value);
 };
 const resultsOption = (value: string) => (value === 'none' ? null : value);
+const runIdOption = (value: string) => {
+  if (!RUN_ID.test(value)) {
+    throw new InvalidArgumentError('must be YYYYMMDDTHHMMSSZ-<release>, e.g. 20261124T104441Z-local');
+  }
+  return value;
+};
+
+/** SIGTERM/SIGINT abort the job under way with a StoppedError (see `main`). */
+const stop = new AbortController();
+/** Whether a job is under way that records its own stop (then it gets a few seconds for that). */
+let jobRunning = false;
 
 type Counts = { linesRead: number; lines: number; loaded: number; quarantined: number; skipped: number };
 const countsRow = (name: string, c: Counts) =>
@@ -50,6 +64,11 @@ export function buildCli(): Command {
     .option('--unthrottled', 'no waiting between batches (backfills, benchmarks)')
     .option('--log <path>', `log file (default ${DEFAULTS.log})`)
     .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(resultsOption))
+    .option(
+      '--run-id <id>',
+      "this run's id (the instance gives one); default: the database's own, or a new one",
+      runIdOption,
+    )
     .action(async (o) => {
       const overrides: Overrides = {
         database: o.db,
@@ -61,7 +80,26 @@ export function buildCli(): Command {
         results: o.results,
       };
       const params = await resolveParams(o.params, overrides);
-      await runJob(params);
+      // Checked before anything is written: a run's id ends with its release.
+      if (o.runId && !o.runId.endsWith(`-${params.release}`)) {
+        const should = `its id would end with "-${params.release}"`;
+        throw new UsageError(`--run-id ${o.runId} is not a run of release ${params.release} (${should})`);
+      }
+      jobRunning = true;
+      await runJob(params, { runId: o.runId, stop: stop.signal });
+    });
+
+  program
+    .command('publish')
+    .description('publish a complete database (database, log, summary) under its run, without its sources')
+    .option('--params <file>', 'parameters JSON file, local or s3://bucket/key (its results, log, retry)')
+    .option('--db <path>', `the complete SQLite database (default ${DEFAULTS.database})`)
+    .option('--log <path>', `log file, published with it (default ${DEFAULTS.log})`)
+    .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to').argParser(resultsOption))
+    .action(async (o) => {
+      const params = await resolveParams(o.params, { database: o.db, log: o.log, results: o.results });
+      jobRunning = true;
+      await publishJob(params, { stop: stop.signal });
     });
 
   program
@@ -102,23 +140,39 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof StoppedError) return exitCodeOf(e.signal);
     if (e instanceof UsageError) {
       process.stderr.write(`census-etl: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`census-etl: error: ${(e as Error).message}\n`);
+    // A run's failure is on stderr and in its log already.
+    if (!(e instanceof RunFailed)) process.stderr.write(`census-etl: error: ${(e as Error).message}\n`);
     return 1;
   }
 }
 
-// The bundled CLI is also what parser threads load (see sources.ts): they only parse.
+const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+
+/** A stop leaves the job a few seconds to record it; a second signal ends the process at once. */
+const STOP_GRACE_MS = END_REPORT_TIMEOUT_MS + 3000;
+
+function onSignal(signal: NodeJS.Signals) {
+  const now = () => {
+    const kept = 'every committed batch is kept, run again to resume';
+    process.stderr.write(`census-etl: stopped by ${signal}; ${kept}\n`);
+    process.exit(exitCodeOf(signal));
+  };
+  if (!jobRunning || stop.signal.aborted) return now();
+  // Batches commit synchronously, so a signal is handled between two of them.
+  stop.abort(new StoppedError(signal));
+  setTimeout(() => process.exit(exitCodeOf(signal)), STOP_GRACE_MS);
+}
+
+// The bundled CLI is also what parser threads load (see lines.ts): they only parse.
 if (isMainThread) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      // Batches commit synchronously, so a signal is handled between two of them.
-      process.stderr.write(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  process.exitCode = await main(process.argv.slice(2));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
+  const code = await main(process.argv.slice(2));
+  // Stopped: exit now, whatever the job leaves behind (a download, a parser thread).
+  if (stop.signal.aborted) process.exit(code);
+  process.exitCode = code;
 }

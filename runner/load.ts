@@ -127,7 +127,8 @@ export class Loader {
         rowCount++;
         p.loaded++;
       } else if (kind === QUARANTINE) {
-        quarantined.push({ source: source.name, line, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
+        const [raw, reason] = [chunk.raws[this.quarantineAt], chunk.reasons[this.quarantineAt]];
+        quarantined.push({ sourceNo: source.no, source: source.name, line, raw, reason });
         this.quarantineAt++;
         p.quarantined++;
       } else {

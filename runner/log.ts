@@ -4,13 +4,42 @@ import path from 'node:path';
 
 export type Log = (line: string) => void;
 
-export function createLog(file: string | null, out: NodeJS.WritableStream = process.stdout): Log {
+/**
+ * A run's log. `error` is for what ends a run (a failure, a stop): the person at the terminal
+ * reads it on stderr, and the log file (which is published) keeps it too.
+ */
+export type RunLog = Log & { readonly file: string | null; error: (message: string) => void };
+
+const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
+
+export function createLog(
+  file: string | null,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): RunLog {
   if (file) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  return (line) => {
-    const text = `${new Date().toISOString()} ${line}\n`;
+  const log = (line: string) => {
+    const text = stamp(line);
     out.write(text);
-    if (file) appendFileSync(file, text);
+    if (!file) return;
+    try {
+      appendFileSync(file, text);
+    } catch (e) {
+      // As for a batch: what is kept, and what to do (a raw ENOSPC says neither).
+      if (!['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      const kept = 'every committed batch is kept; free space and run again to resume';
+      throw new Error(`disk full writing the log ${file}: ${kept}`);
+    }
   };
+  const error = (message: string) => {
+    err.write(`census-etl: ${message}\n`);
+    try {
+      if (file) appendFileSync(file, stamp(`census-etl: ${message}`));
+    } catch {
+      // The message is on stderr; a log file that cannot take it must not hide it.
+    }
+  };
+  return Object.assign(log, { file, error });
 }
 
 /** "4m 05s", "12s", "850 ms": durations as a person reads them. */

@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { FILES } from './dataset.ts';
+import { LOCAL_RELEASE, RELEASE_ID } from './results.ts';
+import { DEFAULT_RETRY, withRetry, type RetryError } from './retry.ts';
 import { getObjectBytes } from './s3.ts';
 import { parseS3Uri } from './uri.ts';
 
@@ -30,27 +32,35 @@ export const ParamsSchema = z.strictObject({
   }),
   unthrottled: z.boolean(),
   results: resultsUri.nullable(),
-  publishRetry: z.strictObject({
+  /** The deployed release this run belongs to (its run ids end with it), or "local". */
+  release: z.string().regex(RELEASE_ID, 'must be lowercase letters, digits and "-" (a release id)'),
+  /**
+   * Every S3 request and download: attempts, the first delay (doubled after each), and how
+   * long an attempt may go without a byte (connecting, or waiting for data).
+   */
+  retry: z.strictObject({
     attempts: z.number().int().min(1).max(20),
     minDelaySeconds: z.number().positive().max(60),
+    timeoutSeconds: z.number().positive().max(600).default(DEFAULT_RETRY.timeoutSeconds),
   }),
 });
 export type Params = z.infer<typeof ParamsSchema>;
 export type Source = Params['sources'][number];
 
-/** The published files, checked against their pinned SHA-256. */
-export const PUBLISHED_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
+/** The files at their origin (the challenge repository), checked against their pinned SHA-256. */
+export const ORIGIN_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
 
 /** `npm start` with no arguments: the 1,630-every-10-seconds local run. */
 export const DEFAULTS: Params = {
-  sources: PUBLISHED_SOURCES,
+  sources: ORIGIN_SOURCES,
   database: 'out/census.db',
   log: 'out/census-etl.log',
   batchSize: 1630,
   everySeconds: 10,
   unthrottled: false,
   results: null,
-  publishRetry: { attempts: 6, minDelaySeconds: 1 },
+  release: LOCAL_RELEASE,
+  retry: DEFAULT_RETRY,
 };
 
 /** Sources read as they are from a folder holding the two files (no pinned checksum). */
@@ -69,9 +79,24 @@ function describe(error: z.ZodError, origin: string): string {
   return `invalid parameters in ${origin}:\n${lines.join('\n')}`;
 }
 
+/**
+ * A parameters file's text. From S3 it is retried (with the default policy: the file's own
+ * is not known yet, each attempt said on stderr): a network failure is a runtime failure
+ * (exit 1), a file that is not there or not readable is bad usage (exit 2).
+ */
 async function readParamsText(location: string): Promise<string> {
+  if (location.startsWith('s3://')) {
+    const say = (line: string) => process.stderr.write(`census-etl: ${line}\n`);
+    const read = () => getObjectBytes(parseS3Uri(location));
+    try {
+      const bytes = await withRetry(`read of parameters file ${location}`, DEFAULT_RETRY, say, read);
+      return bytes.toString('utf8');
+    } catch (e) {
+      if (!(e as RetryError).permanent) throw e;
+      throw new UsageError(`cannot read parameters file: ${(e as Error).message}`);
+    }
+  }
   try {
-    if (location.startsWith('s3://')) return (await getObjectBytes(parseS3Uri(location))).toString('utf8');
     return await readFile(location, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read parameters file ${location}: ${(e as Error).message}`);

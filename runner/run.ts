@@ -1,21 +1,37 @@
 /**
- * The job: parameters in, then stage sources → load batches on the schedule → publish.
- * Each stage lives in its own module; this file only puts them in order and logs.
+ * The job: stage → load → publish, each stage a function of its own module with explicit
+ * inputs and a typed result (StageInfo, LoadInfo, PublishInfo). This file only puts them in
+ * order, around the run's identity, its record in S3 and how it ends.
  */
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Loader, type BatchResult } from './load.ts';
-import { createLog, formatDuration, type Log } from './log.ts';
-import type { Params } from './params.ts';
-import { artifactFrom, sha256, snapshot, upload, writeJson } from './publish.ts';
-import { runScheduled, runUnthrottled, type Step } from './schedule.ts';
-import { stageSources } from './sources.ts';
-import { redactUri } from './uri.ts';
+import { createLog, formatDuration, type RunLog } from './log.ts';
+import { UsageError, type Params } from './params.ts';
+import { publishRun, writeJson, type PublishInfo } from './publish.ts';
 import { RESULT_NAMES } from './results.ts';
-import { markFinished, markPublished, openStore, readStatus, registerSources, type Status } from './store.ts';
+import { loadSources, type LoadInfo } from './schedule.ts';
+import { stageSources, type StageInfo } from './sources.ts';
+import {
+  claimRun,
+  markFinished,
+  markPublished,
+  openStore,
+  readStatus,
+  registerSources,
+  type DB,
+  type RunIdentity,
+  type Status,
+} from './store.ts';
+import { RunRecord, progressOf } from './tracking.ts';
+import { redactUri } from './uri.ts';
+
+/** A run that failed and has said so (stderr, the log, run.json): exit 1, nothing more to print. */
+export class RunFailed extends Error {}
 
 export function describeParams(p: Params): string {
-  const sources = p.sources.map((s) => `${redactUri(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`);
+  const sources = p.sources.map(
+    (s) => `${redactUri(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`,
+  );
   return [
     `sources: ${sources.join(', ')}`,
     `database: ${p.database}`,
@@ -23,89 +39,190 @@ export function describeParams(p: Params): string {
     p.unthrottled ? 'schedule: unthrottled' : `schedule: every ${p.everySeconds}s`,
     `log: ${p.log}`,
     `results: ${p.results ?? 'none (local run)'}`,
+    `release: ${p.release}`,
   ].join('; ');
 }
 
 function describeTotals(s: Status): string {
-  const per = s.sources.map((x) => `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped of ${x.lines} lines`);
+  const per = s.sources.map(
+    (x) =>
+      `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped of ${x.lines} lines`,
+  );
   const t = s.totals;
   return `${t.loaded} loaded, ${t.quarantined} quarantined, ${t.skipped} skipped = ${t.linesRead} of ${t.lines} lines in ${s.batches.count} batches (${per.join('; ')})`;
 }
 
-export type RunOutcome = { status: Status; summaryFile: string; published: boolean };
+/** Downloads are staged next to the database, in a folder no other database shares. */
+export const stagingDir = (database: string) => `${database}.sources`;
 
-export async function runJob(params: Params, log: Log = createLog(params.log)): Promise<RunOutcome> {
-  const started = performance.now();
-  log(`census-etl run starting; ${describeParams(params)}`);
-  const outDir = path.dirname(params.database);
-  const staged = await stageSources(params.sources, path.join(outDir, 'sources'), params.publishRetry, log);
-  for (const s of staged) log(`source ${s.name}: ${s.lines} lines, ${s.bytes} bytes, sha256 ${s.sha256}`);
+export type RunOptions = {
+  /** The run id the instance gives (`--run-id`); by default the database's own, or a new one. */
+  runId?: string;
+  /** Aborted with a StoppedError on SIGTERM/SIGINT: no batch starts after it. */
+  stop?: AbortSignal;
+  log?: RunLog;
+  /** Seconds between progress uploads at least (tests shorten it; see results.ts). */
+  progressEverySeconds?: number;
+};
 
-  const { db, release } = openStore(params.database);
-  try {
-    registerSources(db, staged);
-    const before = readStatus(db);
-    if (before.batches.count > 0) log(`resuming after batch ${before.batches.count}: ${before.totals.linesRead} of ${before.totals.lines} lines already accounted for`);
+export type RunOutcome = {
+  run: RunIdentity;
+  status: Status;
+  summaryFile: string;
+  stage: StageInfo | null;
+  load: LoadInfo | null;
+  published: PublishInfo | null;
+};
 
-    if (!before.complete) {
-      const loader = new Loader(db, staged, params.batchSize);
-      let batches = before.batches.count;
-      let loadMs = 0;
-      const step: Step = async ({ scheduledAt, startedAt }) => {
-        const expected = batches + Math.ceil((loader.linesTotal - loader.linesDone) / params.batchSize);
-        const r: BatchResult = await loader.next();
-        batches = r.batch;
-        loadMs += r.ms;
-        const left = Math.max(0, expected - r.batch);
-        const eta = params.unthrottled ? (loadMs / (r.batch - before.batches.count)) * left : left * params.everySeconds * 1000;
-        // How late the batch started after its wall-clock tick.
-        const late = scheduledAt ? ` | tick +${startedAt.getTime() - scheduledAt.getTime()} ms` : '';
-        log(
-          `batch ${r.batch}/${r.done ? r.batch : Math.max(expected, r.batch + 1)}: ${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skipped} skipped` +
-            ` | ${((r.linesDone / loader.linesTotal) * 100).toFixed(1)}% | ETA ${formatDuration(eta)} | ${r.ms.toFixed(1)} ms${late}`,
-        );
-        return r.done;
-      };
-      try {
-        if (params.unthrottled) await runUnthrottled(step);
-        else await runScheduled(params.everySeconds, step, log);
-      } finally {
-        await loader.close();
-      }
-    }
-    markFinished(db);
+type Command = 'run' | 'publish';
 
-    const status = readStatus(db);
-    log(`done: ${describeTotals(status)}; ${formatDuration(performance.now() - started)} this run`);
-    const summaryFile = path.join(outDir, RESULT_NAMES.summary);
-    const summary = { ...status, params: { ...params, sources: params.sources.map((s) => ({ ...s, uri: redactUri(s.uri) })) } };
+/** Stage the sources, load them on the schedule, publish: `census-etl run`. */
+export const runJob = (params: Params, o: RunOptions = {}) => job('run', params, o);
 
+/** Publish a complete database, without its sources: `census-etl publish`. */
+export const publishJob = (params: Params, o: RunOptions = {}) => job('publish', params, o);
+
+async function job(command: Command, params: Params, o: RunOptions): Promise<RunOutcome> {
+  if (command === 'publish') {
     if (!params.results) {
-      await writeJson(summaryFile, summary);
-      log(`summary written to ${summaryFile}; no results location set, nothing to publish`);
-      return { status, summaryFile, published: false };
+      const how = '--results s3://bucket/prefix/ (or "results" in the parameters)';
+      throw new UsageError(`publish needs a results location: ${how}`);
     }
-    if (status.run.publishedTo === params.results) {
-      log(`already published to ${params.results} at ${status.run.publishedAt}; nothing to do`);
-      return { status, summaryFile, published: true };
-    }
-    const snapshotFile = `${params.database}.snapshot`;
-    await snapshot(db, snapshotFile);
-    const database = await artifactFrom(snapshotFile, RESULT_NAMES.database, 'application/vnd.sqlite3');
-    const logFile = await artifactFrom(params.log, RESULT_NAMES.log, 'text/plain; charset=utf-8');
-    const objects = Object.fromEntries([database, logFile].map((a) => [a.name, { bytes: a.bytes.length, sha256: sha256(a.bytes) }]));
-    const summaryBytes = await writeJson(summaryFile, { ...summary, objects });
-    log(`publishing to ${params.results}`);
-    const artifacts = [database, logFile, { name: RESULT_NAMES.summary, bytes: summaryBytes, contentType: 'application/json' }];
-    await upload(params.results, artifacts, params.publishRetry, log).catch((e: Error) => {
-      // The user's next step depends on it: nothing needs loading again.
-      throw new Error(`${e.message}; the load is complete in ${params.database}: run again to publish it`);
-    });
-    markPublished(db, params.results);
-    await rm(snapshotFile, { force: true });
-    log(`published to ${params.results}`);
-    return { status, summaryFile, published: true };
-  } finally {
-    release();
+    if (!existsSync(params.database)) throw new UsageError(`no database at ${params.database}`);
   }
+  const log = o.log ?? createLog(params.log);
+  const started = performance.now();
+  let record: RunRecord | null = null;
+  let ending: Promise<void> = Promise.resolve();
+  // A stop is recorded at once, whatever the job is doing; the job then ends at its next step.
+  const onStop = () => {
+    const why = (o.stop!.reason as Error).message;
+    log.error(`${why}; every committed batch is kept, run again to resume`);
+    ending = record?.end('stopped', why) ?? ending;
+  };
+  o.stop?.addEventListener('abort', onStop, { once: true });
+
+  /** How the job ends when it does not succeed; the database is still open for run.json's progress. */
+  const fail = async (e: unknown): Promise<never> => {
+    if (o.stop?.aborted) {
+      await ending;
+      throw o.stop.reason;
+    }
+    if (e instanceof UsageError) throw e;
+    const message = (e as Error).message;
+    log.error(`error: ${message}`);
+    await record?.end('failed', message);
+    throw new RunFailed(message);
+  };
+
+  log(`census-etl ${command} starting; ${describeParams(params)}`);
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(params.database);
+  } catch (e) {
+    o.stop?.removeEventListener('abort', onStop);
+    return await fail(e);
+  }
+  const { db } = store;
+  try {
+    if (command === 'publish' && !readStatus(db).complete) {
+      throw new UsageError(
+        `database ${params.database} is not complete: census-etl run loads the rest, then publishes`,
+      );
+    }
+    const run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
+    log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
+    if (params.results) {
+      record = new RunRecord({
+        results: params.results,
+        run,
+        logFile: params.log,
+        retry: params.retry,
+        log,
+        progress: () => progressOf(readStatus(db)),
+        everySeconds: o.progressEverySeconds,
+      });
+    }
+    o.stop?.throwIfAborted();
+    return await stages(db, { command, params, run, record, log, stop: o.stop, started });
+  } catch (e) {
+    return await fail(e);
+  } finally {
+    o.stop?.removeEventListener('abort', onStop);
+    store.close();
+  }
+}
+
+type Context = {
+  command: Command;
+  params: Params;
+  run: RunIdentity;
+  record: RunRecord | null;
+  log: RunLog;
+  stop?: AbortSignal;
+  started: number;
+};
+
+async function stages(
+  db: DB,
+  { command, params, run, record, log, stop, started }: Context,
+): Promise<RunOutcome> {
+  const summaryFile = path.join(path.dirname(params.database), RESULT_NAMES.summary);
+  const before = readStatus(db);
+  if (record && before.run.publishedTo === record.prefixUri) {
+    log(`already published to ${record.prefixUri} at ${before.run.publishedAt}; nothing to do`);
+    return { run, status: before, summaryFile, stage: null, load: null, published: null };
+  }
+  await record?.start();
+
+  let stage: StageInfo | null = null;
+  let load: LoadInfo | null = null;
+  if (!before.complete) {
+    stage = await stageSources(params.sources, stagingDir(params.database), params.retry, log, stop);
+    for (const s of stage.sources)
+      log(`source ${s.name}: ${s.lines} lines, ${s.bytes} bytes, sha256 ${s.sha256}`);
+    registerSources(db, stage.sources);
+    load = await loadSources(db, stage.sources, {
+      ...params,
+      log,
+      afterBatch: () => record?.afterBatch(),
+      stop,
+    });
+  } else if (command === 'run') {
+    log(`the database holds every line of its sources: nothing to load, the sources are not read again`);
+  }
+  markFinished(db);
+  const status = readStatus(db);
+  log(`done: ${describeTotals(status)}; ${formatDuration(performance.now() - started)} this run`);
+
+  const { run: times, ...counts } = status;
+  const { sources: _, ...settings } = params;
+  const summary = {
+    run: run.id,
+    release: run.release,
+    startedAt: times.startedAt,
+    finishedAt: times.finishedAt,
+    ...counts,
+    load,
+    params: settings,
+  };
+  if (!record || !params.results) {
+    await writeJson(summaryFile, summary);
+    log(`summary written to ${summaryFile}; no results location set, nothing to publish`);
+    return { run, status, summaryFile, stage, load, published: null };
+  }
+  const published = await publishRun(db, {
+    database: params.database,
+    logFile: params.log,
+    results: params.results,
+    run,
+    summary,
+    summaryFile,
+    record,
+    retry: params.retry,
+    log,
+  });
+  markPublished(db, published.to);
+  log(`published to ${published.to}`);
+  return { run, status: readStatus(db), summaryFile, stage, load, published };
 }

@@ -1,16 +1,21 @@
 /**
- * The one S3 client of the runner. It follows the standard AWS settings (credentials chain,
- * AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL); with a custom endpoint it uses
- * path-style addressing, which S3-compatible servers (MinIO, moto) need.
+ * The S3 clients of the runner. They follow the standard AWS settings (credentials chain,
+ * AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL); with a custom endpoint they use
+ * path-style addressing, which S3-compatible servers (MinIO, moto) need. Every request has
+ * a timeout: an endpoint that accepts the connection and never answers fails the attempt.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_RETRY } from './retry.ts';
 import type { S3Location } from './uri.ts';
 
-let client: S3Client | undefined;
+/** One client per timeout (in practice, one per run). */
+const clients = new Map<number, S3Client>();
 
-export function s3Client(env = process.env): S3Client {
+export function s3Client(timeoutSeconds = DEFAULT_RETRY.timeoutSeconds, env = process.env): S3Client {
+  let client = clients.get(timeoutSeconds);
   if (client) return client;
   const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  const ms = timeoutSeconds * 1000;
   client = new S3Client({
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     forcePathStyle: customEndpoint,
@@ -18,17 +23,47 @@ export function s3Client(env = process.env): S3Client {
     // S3-compatible servers store verbatim inside the object.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Our own retry loop (publish.ts) logs each attempt; the SDK's stays short.
-    maxAttempts: 2,
+    // Our own retry loop (retry.ts) makes and logs every attempt: none is retried silently,
+    // and an attempt lasts one timeout at most.
+    maxAttempts: 1,
+    // Connecting, then each wait for bytes (an idle timeout: a large object may take longer).
+    requestHandler: { connectionTimeout: ms, socketTimeout: ms },
   });
+  clients.set(timeoutSeconds, client);
   return client;
 }
 
-export async function getObjectBytes(loc: S3Location): Promise<Buffer> {
-  const out = await s3Client().send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
-  return Buffer.from(await out.Body!.transformToByteArray());
+/** The SDK's timeout, said plainly (its own message names its module and setting). */
+export const plainTimeout = (e: unknown, timeoutSeconds = DEFAULT_RETRY.timeoutSeconds): unknown =>
+  (e as Error).name === 'TimeoutError' ? new Error(`no answer within ${timeoutSeconds}s`) : e;
+
+/** How one S3 call is bounded: the policy's timeout, and a signal that abandons it (a stop). */
+export type S3CallOptions = { timeoutSeconds?: number; signal?: AbortSignal };
+
+export async function getObjectBytes(loc: S3Location, o: S3CallOptions = {}): Promise<Buffer> {
+  const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key });
+  try {
+    const out = await s3Client(o.timeoutSeconds).send(get, { abortSignal: o.signal });
+    return Buffer.from(await out.Body!.transformToByteArray());
+  } catch (e) {
+    throw plainTimeout(e, o.timeoutSeconds);
+  }
 }
 
-export async function putObjectBytes(loc: S3Location, body: Buffer, contentType: string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: contentType }));
+export async function putObjectBytes(
+  loc: S3Location,
+  body: Buffer,
+  contentType: string,
+  o: S3CallOptions = {},
+): Promise<void> {
+  const { bucket: Bucket, key: Key } = loc;
+  const put = new PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType });
+  await s3Client(o.timeoutSeconds)
+    .send(put, { abortSignal: o.signal })
+    .catch((e) => {
+      throw plainTimeout(e, o.timeoutSeconds);
+    });
 }
+
+/** S3's answer when the object is not there (GetObject says NoSuchKey, HEAD says NotFound). */
+export const isMissing = (e: unknown) => ['NoSuchKey', 'NotFound'].includes((e as Error).name);

@@ -2,16 +2,16 @@
  * Sources: staging (local path, https:// or s3:// → a local file, checksum verified). Their
  * lines are streamed from any byte offset by lines.ts.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Source } from './params.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
-import { s3Client } from './s3.ts';
+import { plainTimeout, s3Client } from './s3.ts';
 import { parseS3Uri, redactUri } from './uri.ts';
 
 /** A source that can't be read, is empty, or doesn't match its checksum: exit 1, nothing loaded. */
@@ -30,39 +30,85 @@ export type StagedSource = {
 };
 
 const NEWLINE = 0x0a;
+/** A UTF-8 byte order mark: not part of the first line (lines.ts skips it). */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-/** One pass over a file: its SHA-256 and its line count (a last line without "\n" counts). */
+/**
+ * One pass over a file: its SHA-256 and its line count, as lines.ts reads them: a last line
+ * without "\n" counts; a byte order mark alone is no line.
+ */
 async function fingerprint(file: string): Promise<{ sha256: string; bytes: number; lines: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   let lines = 0;
   let last = NEWLINE;
+  let head = Buffer.alloc(0);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     hash.update(chunk);
+    if (bytes < BOM.length) head = Buffer.concat([head, chunk.subarray(0, BOM.length - bytes)]);
     bytes += chunk.length;
     for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) lines++;
     last = chunk[chunk.length - 1];
   }
-  if (last !== NEWLINE) lines++;
+  const bomOnly = bytes === BOM.length && head.equals(BOM);
+  if (last !== NEWLINE && !bomOnly) lines++;
   return { sha256: hash.digest('hex'), bytes, lines };
 }
 
-async function download(uri: string, target: string): Promise<void> {
-  const part = `${target}.part`;
+/** What staging hands to the load: every source as a verified local file, in load order. */
+export type StageInfo = { sources: StagedSource[] };
+
+/** A download answered with an HTTP error; its status says whether a retry can help (retry.ts). */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    statusText: string,
+  ) {
+    super(`HTTP ${status} ${statusText}`);
+  }
+}
+
+/**
+ * Downloads `uri` to `target` through a .part file of this attempt's own, created before
+ * anything can fail (so it exists before it is removed again) and renamed into place once
+ * whole. `timeoutSeconds` is an idle timeout (connecting, the answer, each wait for bytes),
+ * not a limit on the whole download: a slow but steady source is never cut off.
+ */
+async function download(
+  uri: string,
+  target: string,
+  timeoutSeconds: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const part = `${target}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(new Error(`no data for ${timeoutSeconds}s`)), timeoutSeconds * 1000);
+  };
+  const abort = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
+  const file = await open(part, 'wx');
   try {
+    quiet();
     let body: Readable;
     if (uri.startsWith('s3://')) {
       const { bucket, key } = parseS3Uri(uri);
-      const out = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      body = out.Body as Readable;
+      const get = new GetObjectCommand({ Bucket: bucket, Key: key });
+      body = (await s3Client(timeoutSeconds).send(get, { abortSignal: abort })).Body as Readable;
     } else {
-      const res = await fetch(uri);
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      const res = await fetch(uri, { signal: abort });
+      if (!res.ok || !res.body) throw new HttpError(res.status, res.statusText);
       body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     }
-    await pipeline(body, createWriteStream(part));
+    const eachChunk = new Transform({ transform: (chunk, _encoding, done) => (quiet(), done(null, chunk)) });
+    await pipeline(body, eachChunk, file.createWriteStream(), { signal: abort });
     await rename(part, target);
+  } catch (e) {
+    throw idle.signal.aborted ? idle.signal.reason : plainTimeout(e, timeoutSeconds);
   } finally {
+    clearTimeout(timer);
+    await file.close().catch(() => {}); // closed already by its stream, unless that never started
     await rm(part, { force: true });
   }
 }
@@ -76,7 +122,13 @@ export async function stageSources(
   stageDir: string,
   retry: RetryPolicy,
   log: (line: string) => void,
-): Promise<StagedSource[]> {
+  signal?: AbortSignal,
+): Promise<StageInfo> {
+  // The caller holds the database's lock and the folder is that database's own: a .part in
+  // it was left by a run that was killed while downloading.
+  for (const f of await readdir(stageDir).catch(() => [])) {
+    if (f.endsWith('.part')) await rm(path.join(stageDir, f), { force: true });
+  }
   const staged: StagedSource[] = [];
   for (const [no, source] of sources.entries()) {
     const name = path.posix.basename(source.uri.replace(/[?#].*$/, ''));
@@ -90,7 +142,8 @@ export async function stageSources(
       if (!cached) {
         await mkdir(stageDir, { recursive: true });
         log(`downloading ${uri}`);
-        await withRetry(`download of ${uri}`, retry, log, () => download(source.uri, file)).catch((e: Error) => {
+        const attempt = () => download(source.uri, file, retry.timeoutSeconds, signal);
+        await withRetry(`download of ${uri}`, retry, log, attempt, signal).catch((e: Error) => {
           throw new SourceError(`source ${uri}: ${e.message}`);
         });
       }
@@ -102,11 +155,14 @@ export async function stageSources(
     const print = await fingerprint(file).catch((e: Error) => {
       throw new SourceError(`source ${uri}: cannot read: ${e.message}`);
     });
-    if (print.bytes === 0) throw new SourceError(`source ${uri}: the file is empty`);
+    if (print.lines === 0) {
+      const bom = print.bytes ? ' (only a byte order mark)' : '';
+      throw new SourceError(`source ${uri}: the file is empty${bom}`);
+    }
     if (source.sha256 && print.sha256 !== source.sha256) {
       throw new SourceError(`source ${uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`);
     }
     staged.push({ no, name, uri, path: file, ...print });
   }
-  return staged;
+  return { sources: staged };
 }

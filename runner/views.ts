@@ -54,33 +54,45 @@ export const SHARE_VIEWS: readonly ShareView[] = [
   { name: 'share_by_hours_band', dimension: 'hours_band', label: 'Hours worked per week', orderBy: `min(${q('hours-per-week')})` },
 ];
 
-function shareView(v: ShareView): string {
+export type View = { name: string; sql: string };
+const view = (name: string, select: string): View => ({ name, sql: `CREATE VIEW ${name} AS\n  ${select}` });
+
+function shareView(v: ShareView): View {
   const groupBy = [v.dimension, ...(v.carry ?? [])].map(q).join(', ');
-  return `CREATE VIEW IF NOT EXISTS ${v.name} AS
-  SELECT ${groupBy},${SHARE_FIGURES}
-  FROM adult_enriched GROUP BY ${groupBy} ORDER BY ${v.orderBy};`;
+  return view(v.name, `SELECT ${groupBy},${SHARE_FIGURES}
+  FROM adult_enriched GROUP BY ${groupBy} ORDER BY ${v.orderBy}`);
 }
 
+const missingRow = (c: (typeof COLUMNS)[number]) =>
+  `SELECT '${c.name}' AS "column", records - ${q(c.name)} AS missing, records, ` +
+  `(records - ${q(c.name)}) * 1.0 / records AS share FROM present`;
+
 /** Counted once in one scan (MATERIALIZED), then one row per column, in file order. */
-const MISSING_VALUES = `CREATE VIEW IF NOT EXISTS missing_values AS
-  WITH present AS MATERIALIZED (
+const MISSING_VALUES = view(
+  'missing_values',
+  `WITH present AS MATERIALIZED (
     SELECT count(*) AS records, ${COLUMNS.map((c) => `count(${q(c.name)}) AS ${q(c.name)}`).join(', ')} FROM adult
   )
-  ${COLUMNS.map((c) => `SELECT '${c.name}' AS "column", records - ${q(c.name)} AS missing, records, (records - ${q(c.name)}) * 1.0 / records AS share FROM present`).join('\n  UNION ALL ')};`;
+  ${COLUMNS.map(missingRow).join('\n  UNION ALL ')}`,
+);
 
-export const VIEWS = `
-CREATE VIEW IF NOT EXISTS adult_enriched AS
-  SELECT *,
+/** Every view, in an order where each comes after those it reads. */
+export const VIEWS: readonly View[] = [
+  view(
+    'adult_enriched',
+    `SELECT *,
     CASE class WHEN '>50K' THEN 1 WHEN '<=50K' THEN 0 END AS over_50k,
     ${bandCase('age', AGE_EDGES)} AS age_band,
     ${bandCase('hours-per-week', HOURS_EDGES)} AS hours_band,
     ${q('capital-gain')} > 0 AS has_capital_gain
-  FROM adult;
-CREATE VIEW IF NOT EXISTS share_overall AS
-  SELECT ${SHARE_FIGURES} FROM adult_enriched;
-${SHARE_VIEWS.map(shareView).join('\n')}
-${MISSING_VALUES}
-CREATE VIEW IF NOT EXISTS quarantine_by_reason AS
-  SELECT source, reason, count(*) AS records, min(line) AS first_line
-  FROM quarantine GROUP BY source, reason ORDER BY source, first_line;
-`;
+  FROM adult`,
+  ),
+  view('share_overall', `SELECT ${SHARE_FIGURES} FROM adult_enriched`),
+  ...SHARE_VIEWS.map(shareView),
+  MISSING_VALUES,
+  view(
+    'quarantine_by_reason',
+    `SELECT source, reason, count(*) AS records, min(line) AS first_line
+  FROM quarantine GROUP BY source, reason ORDER BY source, first_line`,
+  ),
+];

@@ -9,13 +9,15 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { sourcesIn } from '../../runner/params.ts';
 import { Loader } from '../../runner/load.ts';
-import { stageSources } from '../../runner/sources.ts';
+import { DEFAULT_RETRY } from '../../runner/retry.ts';
+import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources, type DB } from '../../runner/store.ts';
 import { runCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
 import { smallFilesystem } from '../support/tmpfs.ts';
+import { literal } from '../support/watch.ts';
 
 test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after freeing space a rerun continues', (t) => {
   const dir = mixedSources(1500, 500, tempDir());
@@ -47,7 +49,7 @@ test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after 
 });
 
 /** Loads batches until done, as a run does; the first error ends it, as it ends a run. */
-async function loadAll(db: DB, staged: Awaited<ReturnType<typeof stageSources>>, batchSize: number): Promise<Error | null> {
+async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: number): Promise<Error | null> {
   const loader = new Loader(db, staged, batchSize);
   try {
     while (!(await loader.next()).done);
@@ -64,9 +66,10 @@ test('database full (max_page_count): the batch rolls back with the same message
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(['run', '--unthrottled', '--batch-size', '20', '--data-dir', dir, '--db', reference, '--log', path.join(dir, 'log')]).code, 0);
 
-  const staged = await stageSources(sourcesIn(dir), dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
+  const once = { ...DEFAULT_RETRY, attempts: 1 };
+  const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
   const file = path.join(dir, 'full', 'census.db');
-  const { db, release } = openStore(file);
+  const { db, close } = openStore(file);
   try {
     registerSources(db, staged);
     // Room for a few batches, then SQLITE_FULL in the middle of one.
@@ -80,8 +83,40 @@ test('database full (max_page_count): the batch rolls back with the same message
     db.pragma('max_page_count = 1073741823');
     assert.equal(await loadAll(db, staged, 20), null);
   } finally {
-    release();
+    close();
   }
   assert.equal(contentHash(file), contentHash(reference));
   assert.deepEqual(bookkeeping(file), bookkeeping(reference));
+});
+
+test('the log fills its disk: a clear message, batches kept; after freeing space a rerun goes on', (t) => {
+  const dir = mixedSources(1500, 500, tempDir());
+  const run = (db: string, log: string) =>
+    ['run', '--unthrottled', '--batch-size', '5', '--data-dir', dir, '--db', db, '--log', log];
+  const reference = path.join(dir, 'reference', 'census.db');
+  assert.equal(runCli(run(reference, path.join(dir, 'reference.log'))).code, 0);
+
+  // Room for a few dozen of the ~400 batch lines.
+  const fs = smallFilesystem(t, 8 * 1024);
+  if (!fs) return;
+  t.after(() => fs.unmount());
+  const db = path.join(dir, 'full', 'census.db');
+  const log = path.join(fs.dir, 'census-etl.log');
+  const full = runCli(run(db, log));
+  assert.equal(full.code, 1, full.stderr);
+  const kept = 'every committed batch is kept; free space and run again to resume';
+  const said = `disk full writing the log ${literal(log)}: ${kept}`;
+  assert.match(full.stderr, new RegExp(`^census-etl: error: ${said}$`, 'm'));
+  assert.doesNotMatch(full.stderr, /ENOSPC/);
+  assertConsistent(db, 'after the log filled its disk');
+  const committed = bookkeeping(db).batches.length;
+  const all = bookkeeping(reference).batches.length;
+  assert.ok(committed > 0 && committed < all, `${committed} of ${all} batches before the disk filled`);
+
+  fs.resize(1024 * 1024);
+  const rerun = runCli(run(db, log));
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stdout, new RegExp(`resuming after batch ${committed}: `));
+  assert.equal(contentHash(db), contentHash(reference));
+  assert.deepEqual(bookkeeping(db), bookkeeping(reference));
 });

@@ -13,6 +13,7 @@ import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
 import { QUARANTINE, ROW, SKIP, parseFields, parseLines } from '../../runner/lines.ts';
 import { Loader } from '../../runner/load.ts';
+import { DEFAULT_RETRY } from '../../runner/retry.ts';
 import { stageSources } from '../../runner/sources.ts';
 import { openStore, registerSources } from '../../runner/store.ts';
 import { record, tempDir } from '../support/fixtures.ts';
@@ -122,8 +123,9 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   const dir = tempDir();
   const files = [['Adult.data', data], ['Adult.test', testLines]] as const;
   for (const [name, ls] of files) writeFileSync(path.join(dir, name), ls.map((l) => `${l}\n`).join(''));
-  const staged = await stageSources(files.map(([name]) => ({ uri: path.join(dir, name) })), dir, { attempts: 1, minDelaySeconds: 1 }, () => {});
-  const { db, release } = openStore(path.join(dir, 'census.db'));
+  const sources = files.map(([name]) => ({ uri: path.join(dir, name) }));
+  const { sources: staged } = await stageSources(sources, dir, { ...DEFAULT_RETRY, attempts: 1 }, () => {});
+  const { db, close } = openStore(path.join(dir, 'census.db'));
   try {
     registerSources(db, staged);
     const loader = new Loader(db, staged, batchSize);
@@ -148,7 +150,7 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
     const records = db.prepare('SELECT loaded + quarantined FROM batches ORDER BY batch').pluck().all() as number[];
     assert.ok(records.slice(0, -1).every((n) => n === batchSize), `full batches before the last: ${records}`);
   } finally {
-    release();
+    close();
   }
 }
 

@@ -1,20 +1,20 @@
 /**
  * Faults while publishing to S3 (moto behind a proxy that fails on demand): a kill, an
- * outage shorter than the retry window, and one longer. summary.json goes last and marks a
- * complete result; the load is never redone to publish it.
+ * outage shorter than the retry window, and one longer. run.json "complete" and latest.json
+ * come last and mark a complete result; the load is never redone to publish it.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { sha256 } from '../../runner/publish.ts';
 import { finished, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
 import { startMoto, type Moto } from '../../infra/moto.ts';
 import { startProxy, type Proxy } from '../support/proxy.ts';
+import { assertCompleteRun, runJson } from '../support/results.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 import { literal, waitForLine } from '../support/watch.ts';
@@ -38,26 +38,31 @@ after(async () => {
 });
 
 let jobs = 0;
-/** A small load publishing to its own prefix, with a short retry policy. */
-function job(publishRetry: { attempts: number; minDelaySeconds: number }) {
+/** The instance gives the run its id; so do these jobs, so that the keys are known in advance. */
+const RUN = { id: '20261124T120000Z-local', release: 'local' };
+
+/** A small load publishing to its own results location, with a short retry policy. */
+function job(retry: { attempts: number; minDelaySeconds: number }) {
   const dir = mixedSources(120, 60, tempDir());
   const prefix = `runs/${++jobs}/`;
   const db = path.join(dir, 'out', 'census.db');
-  const params = { database: db, log: path.join(dir, 'out', 'census-etl.log'), batchSize: 25, unthrottled: true, results: `s3://${bucket.name}/${prefix}`, publishRetry };
+  const log = path.join(dir, 'out', 'census-etl.log');
+  const results = `s3://${bucket.name}/${prefix}`;
+  const params = { database: db, log, batchSize: 25, unthrottled: true, results, retry };
   writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
-  const start = () => startCli(['run', '--params', path.join(dir, 'params.json'), '--data-dir', dir], viaProxy());
-  return { db, prefix, start, run: () => finished(start()) };
+  const args = ['run', '--params', path.join(dir, 'params.json'), '--data-dir', dir, '--run-id', RUN.id];
+  const start = () => startCli(args, viaProxy());
+  const key = (name: string) => `${bucket.name}/${prefix}${RUN.id}/${name}`;
+  return { db, prefix, key, start, run: () => finished(start()) };
 }
 
-/** The three objects are there, and summary.json vouches for the other two. */
-async function assertPublished(prefix: string) {
-  assert.deepEqual(await bucket.keys(prefix), ['census-etl.log', 'census.db', 'summary.json'].map((k) => prefix + k));
-  const summary = JSON.parse((await bucket.get(`${prefix}summary.json`)).toString());
-  for (const name of ['census.db', 'census-etl.log']) {
-    const bytes = await bucket.get(prefix + name);
-    assert.deepEqual(summary.objects[name], { bytes: bytes.length, sha256: sha256(bytes) }, name);
+/** No complete result is visible: run.json does not say complete, and there is no latest.json. */
+async function assertNoResult(prefix: string) {
+  const keys = await bucket.keys(prefix);
+  assert.equal(keys.includes(`${prefix}latest.json`), false, 'no latest.json');
+  if (keys.includes(`${prefix}${RUN.id}/run.json`)) {
+    assert.notEqual((await runJson(bucket, prefix, RUN.id)).state, 'complete');
   }
-  assert.equal(summary.complete, true);
 }
 
 /** Loaded completely, consistent, and not recorded as published. */
@@ -77,19 +82,19 @@ async function assertRerunPublishes(j: ReturnType<typeof job>) {
   assert.doesNotMatch(r.stdout, / batch \d+\/\d+: /, 'nothing reloaded');
   assert.match(r.stdout, /published to s3:\/\/census-faults\/runs\/\d+\//);
   assert.deepEqual(bookkeeping(j.db).batches, batches);
-  await assertPublished(j.prefix);
+  await assertCompleteRun(bucket, j.prefix, RUN);
 }
 
 for (const object of ['census.db', 'summary.json']) {
   test(`SIGKILL while ${object} is being uploaded: no result visible, a restart publishes without reloading`, { skip }, async () => {
     const j = job({ attempts: 2, minDelaySeconds: 0.1 });
-    const stalled = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}${object}`)}`), 'stall');
+    const stalled = proxy.onRequest(new RegExp(`^PUT /${literal(j.key(object))}`), 'stall');
     const child = j.start();
     const result = finished(child);
     await stalled;
     child.kill('SIGKILL');
     assert.equal((await result).signal, 'SIGKILL');
-    assert.equal((await bucket.keys(j.prefix)).includes(`${j.prefix}summary.json`), false, 'no completion marker');
+    await assertNoResult(j.prefix);
     assertLoadedNotPublished(j.db);
     await assertRerunPublishes(j);
   });
@@ -97,27 +102,31 @@ for (const object of ['census.db', 'summary.json']) {
 
 test('S3 down mid-publish and back within the retry window: the retries are logged and the publish succeeds', { skip }, async () => {
   const j = job({ attempts: 4, minDelaySeconds: 0.5 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}census-etl.log`)}`), 'down');
+  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
   const child = j.start();
   const result = finished(child);
-  const retrying = waitForLine(child, /upload of s3:\/\/census-faults\/runs\/\d+\/census-etl\.log: attempt 1\/4 failed \(.+\); retrying/);
+  const attempt = `upload of s3://${literal(j.key('census.db'))}: attempt 1/4 failed \\(.+\\); retrying`;
+  const retrying = waitForLine(child, new RegExp(attempt));
   await outage;
   assert.ok(await retrying, 'the failed attempt is logged');
   await proxy.up();
   const r = await result;
   assert.equal(r.code, 0, r.stderr);
-  await assertPublished(j.prefix);
+  await assertCompleteRun(bucket, j.prefix, RUN);
 });
 
 test('S3 down beyond the retry window: exit 1 with a clear message, the database consistent, a rerun publishes', { skip }, async () => {
   const j = job({ attempts: 2, minDelaySeconds: 0.2 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(`${bucket.name}/${j.prefix}census-etl.log`)}`), 'down');
+  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
   const r = await j.run();
   await outage;
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^census-etl: error: upload of s3:\/\/census-faults\/runs\/\d+\/census-etl\.log failed after 2 attempts: connect ECONNREFUSED 127\.0\.0\.1:\d+; the load is complete in .*census\.db: run again to publish it$/m);
-  assert.match(r.stdout, /census-etl\.log: attempt 1\/2 failed/);
-  assert.equal((await bucket.keys(j.prefix)).includes(`${j.prefix}summary.json`), false, 'no completion marker');
+  const upload = `upload of s3://${literal(j.key('census.db'))}`;
+  const failed = `${upload} failed after 2 attempts: connect ECONNREFUSED [\\d.:]+`;
+  const forward = 'the load is complete in .*census\\.db: run again to publish it';
+  assert.match(r.stderr, new RegExp(`^census-etl: error: ${failed}; ${forward}$`, 'm'));
+  assert.match(r.stdout, /census\.db: attempt 1\/2 failed/);
+  await assertNoResult(j.prefix);
   assertLoadedNotPublished(j.db);
   await proxy.up();
   await assertRerunPublishes(j);

@@ -4,11 +4,13 @@
  * ones). Remote sources come from an https server on loopback that misbehaves on demand.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sha256 } from '../../runner/publish.ts';
+import { stagingDir } from '../../runner/run.ts';
+import { bookkeeping } from '../support/db.ts';
 import { finished, runCli, startCli } from '../support/cli.ts';
 import { lines, records, tempDir } from '../support/fixtures.ts';
 import { startSourceServer, type SourceServer } from '../support/https.ts';
@@ -29,18 +31,24 @@ before(async () => {
     'cut/Adult.data': { body: DATA, cutAfter: half },
     'cut-once/Adult.data': { body: DATA, cutAfter: half, times: 1 },
     'short/Adult.data': { body: DATA, truncateTo: half },
+    'silent/Adult.data': { silent: true },
+    'stalled/Adult.data': { body: DATA, stallAfter: half },
+    // Six pieces 400 ms apart: 2 s in all, never 1 s without a byte.
+    'slow/Adult.data': { body: DATA, piece: Math.ceil(DATA.length / 6), everyMs: 400 },
   });
 });
 after(() => server?.close());
 
 type Source = { uri: string; sha256?: string };
 /** A folder with a params file for these sources; returns how to run it and where the db goes. */
-function job(sources: Source[]) {
+function job(sources: Source[], timeoutSeconds = 30) {
   const dir = tempDir();
   const db = path.join(dir, 'out', 'census.db');
-  const params = { sources, database: db, log: path.join(dir, 'out', 'census-etl.log'), unthrottled: true, publishRetry: { attempts: 2, minDelaySeconds: 0.1 } };
+  const log = path.join(dir, 'out', 'census-etl.log');
+  const retry = { attempts: 2, minDelaySeconds: 0.1, timeoutSeconds };
+  const params = { sources, database: db, log, unthrottled: true, retry };
   writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
-  return { dir, db, args: ['run', '--params', path.join(dir, 'params.json')] };
+  return { dir, db, log, args: ['run', '--params', path.join(dir, 'params.json')] };
 }
 
 /** A local file with these bytes, in its own folder. */
@@ -51,12 +59,16 @@ function local(name: string, bytes: Buffer | string): string {
 }
 
 const goodTest = () => ({ uri: local('Adult.test', TEST) });
-const partialDownloads = (dir: string) => {
-  const staged = path.join(dir, 'out', 'sources');
+const partialDownloads = (db: string) => {
+  const staged = stagingDir(db);
   return existsSync(staged) ? readdirSync(staged).filter((f) => f.endsWith('.part')) : [];
 };
+/** Nothing loaded: no batch committed (the database and its run exist from the start). */
+const batchesIn = (db: string) => (existsSync(db) ? bookkeeping(db).batches.length : 0);
 
-test('each source fault: exit 1, a message naming the source and what is wrong, no database, no partial download', { skip }, async () => {
+const EACH =
+  'each source fault: exit 1, a message naming the source and what is wrong, nothing loaded, no .part left';
+test(EACH, { skip }, async () => {
   const url = (p: string) => server.url(p);
   const directory = path.join(tempDir(), 'Adult.test');
   mkdirSync(directory); // unreadable as a file, even for root (chmod 000 is not)
@@ -78,8 +90,10 @@ test('each source fault: exit 1, a message naming the source and what is wrong, 
     assert.equal(r.code, 1, `${c.name}\n${r.stderr}`);
     assert.match(r.stderr, c.says(c.sources), c.name);
     assert.doesNotMatch(r.stderr, /\n\s+at /, `${c.name}: a message, not a stack trace`);
-    assert.equal(existsSync(j.db), false, `${c.name}: no database`);
-    assert.deepEqual(partialDownloads(j.dir), [], `${c.name}: nothing left half-downloaded`);
+    const logged = readFileSync(j.log, 'utf8').split('\n').find((l) => l.includes('census-etl: error: '));
+    assert.match(logged ?? 'none', c.says(c.sources), `${c.name}: the log file has the error too`);
+    assert.equal(batchesIn(j.db), 0, `${c.name}: nothing loaded`);
+    assert.deepEqual(partialDownloads(j.db), [], `${c.name}: nothing left half-downloaded`);
   }
 });
 
@@ -106,3 +120,36 @@ test('a truncated local file without a checksum: the cut last record is quaranti
   d.close();
 });
 
+
+const SILENCE =
+  'a source that never answers, or stops sending, fails each attempt at the timeout; a slow one does not';
+test(SILENCE, { skip }, async () => {
+  const silence = `failed after 2 attempts: no data for 1s`;
+  const runs = ['silent', 'stalled', 'slow'].map((name) => {
+    const j = job([{ uri: server.url(`${name}/Adult.data`) }, goodTest()], 1);
+    return { name, j, result: finished(startCli(j.args, server.env)) };
+  });
+  for (const { name, j, result } of runs) {
+    const r = await result;
+    if (name === 'slow') {
+      assert.equal(r.code, 0, `a download slower than the timeout, but steady: ${r.stderr}`);
+      assert.equal(bookkeeping(j.db).sources[0].loaded, 20);
+      continue;
+    }
+    assert.equal(r.code, 1, r.stderr);
+    const source = literal(server.url(`${name}/Adult.data`));
+    assert.match(r.stderr, new RegExp(`source ${source}: download of .* ${silence}`), name);
+    assert.match(r.stdout, /attempt 1\/2 failed \(no data for 1s\); retrying/, name);
+    assert.deepEqual(partialDownloads(j.db), [], `${name}: nothing left half-downloaded`);
+  }
+});
+
+test('a .part left by a run killed mid-download is removed by the next run', { skip }, async () => {
+  const j = job([{ uri: server.url('whole/Adult.data') }, { uri: server.url('whole/Adult.test') }]);
+  mkdirSync(stagingDir(j.db), { recursive: true });
+  writeFileSync(path.join(stagingDir(j.db), '0-Adult.data.4242-0badcafe.part'), DATA.subarray(0, half));
+  const r = await finished(startCli(j.args, server.env));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(partialDownloads(j.db), []);
+  assert.deepEqual(readdirSync(stagingDir(j.db)).sort(), ['0-Adult.data', '1-Adult.test']);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULTS, PUBLISHED_SOURCES, UsageError, resolveParams } from '../../runner/params.ts';
+import { DEFAULTS, ORIGIN_SOURCES, UsageError, resolveParams } from '../../runner/params.ts';
 import { tempDir } from '../support/fixtures.ts';
 
 test('with nothing given, the defaults are the local run: published files, 1,630 every 10 s, no results', async () => {
@@ -10,7 +10,7 @@ test('with nothing given, the defaults are the local run: published files, 1,630
   assert.deepEqual(p, DEFAULTS);
   assert.equal(p.batchSize, 1630);
   assert.equal(p.everySeconds, 10);
-  assert.ok(PUBLISHED_SOURCES.every((s) => s.uri.startsWith('https://') && /^[0-9a-f]{64}$/.test(s.sha256!)));
+  assert.ok(ORIGIN_SOURCES.every((s) => s.uri.startsWith('https://') && /^[0-9a-f]{64}$/.test(s.sha256!)));
 });
 
 test('CENSUS_DATA_DIR replaces the downloads with local files, read as they are', async () => {

@@ -4,13 +4,13 @@
  * taken mid-run while the load goes on.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { launchChromium } from '../../runner/browser.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { writeReport } from '../../runner/report.ts';
+import { readReport, writeReport } from '../../runner/report.ts';
 import { DATA_DIR, ROOT, finished, runCli, startCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { requireTool } from '../support/tools.ts';
@@ -197,7 +197,7 @@ test('mid-run, the report says how much it covers, matches what is loaded, and t
   const partial = during.match(/\*\*Partial: .* ([\d,]+) of 48,845 source lines read \(([\d.]+)%\); ([\d,]+) records loaded/);
   assert.ok(partial, 'the report says it is partial and how much it covers');
   assert.ok(Number(partial[2]) > 0 && Number(partial[2]) < 100);
-  // Read in one snapshot: the figures agree with the coverage line.
+  // The figures agree with the coverage line (one snapshot: see the test that interleaves a writer).
   const loaded = partial[3];
   const s = sections(during);
   assert.equal(s.get('Overall')!.table[1][1], loaded);
@@ -215,4 +215,50 @@ test('mid-run, the report says how much it covers, matches what is loaded, and t
   const db = new Database(midDb, { readonly: true });
   assert.equal(db.prepare('SELECT count(*) FROM adult').pluck().get(), 48837);
   db.close();
+});
+
+test('the report reads one snapshot: a batch committed between two of its queries shows in none', () => {
+  // A complete database of its own; a writer commits "a batch" (rows and their checkpoint)
+  // right after the report's first query, as a running load would.
+  const file = path.join(tempDir(), 'census.db');
+  writeFileSync(file, readFileSync(dbFile));
+  const reader = new Database(file, { readonly: true });
+  const writer = new Database(file);
+  let interleaved = false;
+  const commitBatch = writer.transaction(() => {
+    writer.exec('INSERT INTO adult SELECT * FROM adult LIMIT 10');
+    const moved = 'loaded = loaded + 10, next_line = next_line + 10, lines = lines + 10';
+    writer.exec(`UPDATE sources SET ${moved} WHERE no = 0`);
+  });
+  const prepare = reader.prepare.bind(reader);
+  reader.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    for (const method of ['all', 'get'] as const) {
+      const run = statement[method].bind(statement) as (...args: unknown[]) => unknown;
+      Object.assign(statement, {
+        [method]: (...args: unknown[]) => {
+          const out = run(...args);
+          if (!interleaved && /FROM sources/.test(sql)) {
+            interleaved = true;
+            commitBatch();
+          }
+          return out;
+        },
+      });
+    }
+    return statement;
+  }) as typeof reader.prepare;
+  try {
+    const data = readReport(reader);
+    assert.ok(interleaved, 'the writer committed between two queries of the report');
+    const loaded = data.status.totals.loaded;
+    assert.equal(data.overall.records, loaded, 'share_overall vs the sources the status read');
+    const bySex = data.shares.find((s) => s.view.name === 'share_by_sex')!.rows;
+    assert.equal(bySex.reduce((n, r) => n + r.records, 0), loaded);
+    const now = writer.prepare('SELECT count(*) FROM adult').pluck().get();
+    assert.equal(now, loaded + 10, 'and it did commit');
+  } finally {
+    reader.close();
+    writer.close();
+  }
 });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { DATA_DIR, runCli } from '../support/cli.ts';
+import { DATA_DIR, finished, runCli, startCli } from '../support/cli.ts';
+import { waitForLine } from '../support/watch.ts';
 import { lines, records, tempDir, writeSources } from '../support/fixtures.ts';
 
 const dir = tempDir();
@@ -75,11 +76,16 @@ test('running again on a finished database changes nothing', () => {
   d.close();
 });
 
-test('a database loaded from other files refuses to resume from these', () => {
-  const mixed = path.join(dir, 'mixed');
+test('a database part-loaded from some files refuses to resume from others', async () => {
+  const partial = path.join(dir, 'partial.db');
+  const child = startCli(['--every', '1', '--db', partial, '--log', log], { CENSUS_DATA_DIR: DATA_DIR });
+  const killed = finished(child);
+  assert.ok(await waitForLine(child, / batch 1\/\d+: /));
+  child.kill('SIGKILL');
+  await killed;
   // Same names, other bytes: the recorded checksums tell them apart.
-  writeSources([lines(records(2)), lines(records(2))], mixed);
-  const r = runCli(['--unthrottled', '--db', db, '--log', log, '--data-dir', mixed]);
+  const mixed = writeSources([lines(records(2)), lines(records(2))], path.join(dir, 'mixed'));
+  const r = runCli(['--unthrottled', '--db', partial, '--log', log, '--data-dir', mixed]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /this database was loaded from Adult\.data \(6068bb5739b2\), Adult\.test \(158918d9895a\); the sources now are/);
 });

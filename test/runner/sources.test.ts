@@ -1,5 +1,6 @@
 /** Edge-case files through the real CLI: every line is loaded, quarantined or skipped, and counted. */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -81,11 +82,15 @@ test('a batch holds exactly batch-size records across the boundary of the two fi
   assert.deepEqual(batches, [{ records: 3, skipped: 0 }, { records: 3, skipped: 1 }, { records: 3, skipped: 1 }]);
 });
 
-test('an empty source file is an error naming it, and nothing is loaded', () => {
+test('an empty source file, or one of only a byte order mark, is an error naming it; nothing loaded', () => {
   const r = load([lines([record(0)]), '']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /source .*Adult\.test: the file is empty/);
+  assert.match(r.stderr, /source .*Adult\.test: the file is empty$/m);
   assert.equal(r.stdout.includes('batch 1'), false);
+  const bom = load([lines([record(0)]), '\uFEFF']);
+  assert.equal(bom.code, 1);
+  assert.match(bom.stderr, /source .*Adult\.test: the file is empty \(only a byte order mark\)$/m);
+  assert.equal(bom.stdout.includes('batch 1'), false);
 });
 
 test('a missing source file is an error naming it', () => {
@@ -93,4 +98,34 @@ test('a missing source file is an error naming it', () => {
   const r = runCli(['run', '--unthrottled', '--data-dir', dir, '--db', path.join(dir, 'c.db'), '--log', path.join(dir, 'log')]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /source .*Adult\.data: file not found/);
+});
+
+test('two sources of one file name (two date partitions): each line quarantined once per source', () => {
+  const days = ['2026/11/24', '2026/11/25'].map((day, k) => {
+    const dir = path.join(tempDir(), day);
+    // Line 2 of each is bad: the same (name, line) in both.
+    writeSources([lines([record(k), record(k + 1, { age: 'x' }), record(k + 2)]), ''], dir);
+    return { uri: path.join(dir, 'Adult.data') };
+  });
+  const dir = tempDir();
+  const database = path.join(dir, 'census.db');
+  const params = { sources: days, database, log: path.join(dir, 'log'), unthrottled: true };
+  writeFileSync(path.join(dir, 'params.json'), JSON.stringify(params));
+  const r = runCli(['run', '--params', path.join(dir, 'params.json'), '--batch-size', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const t = tables(params.database);
+  assert.deepEqual(t.sources, [
+    { name: 'Adult.data', lines: 3, read: 3, loaded: 2, quarantined: 1, skipped: 0 },
+    { name: 'Adult.data', lines: 3, read: 3, loaded: 2, quarantined: 1, skipped: 0 },
+  ]);
+  const d = new Database(params.database, { readonly: true });
+  const held = d.prepare('SELECT source_no, source, line FROM quarantine ORDER BY source_no').all();
+  d.close();
+  assert.deepEqual(held, [
+    { source_no: 0, source: 'Adult.data', line: 2 },
+    { source_no: 1, source: 'Adult.data', line: 2 },
+  ]);
+  assert.deepEqual(t.adult.map((row) => [row.source, row.line]), [
+    ['Adult.data', 1], ['Adult.data', 1], ['Adult.data', 3], ['Adult.data', 3],
+  ]);
 });

@@ -141,13 +141,13 @@ test('quarantine_by_reason groups the quarantined lines by source and reason', (
 });
 
 test('on a database with nothing loaded yet, every view answers: no groups, zero records, no share', () => {
-  const { db, release } = openStore(path.join(tempDir(), 'empty.db'));
+  const { db, close } = openStore(path.join(tempDir(), 'empty.db'));
   try {
     assert.deepEqual(db.prepare('SELECT * FROM share_overall').get(), { records: 0, over_50k: null, share: null, people: null, weighted_share: null });
     for (const v of SHARE_VIEWS) assert.deepEqual(db.prepare(`SELECT * FROM ${v.name}`).all(), [], v.name);
     assert.deepEqual(db.prepare('SELECT DISTINCT missing, records, share FROM missing_values').all(), [{ missing: 0, records: 0, share: null }]);
     assert.deepEqual(db.prepare('SELECT * FROM quarantine_by_reason').all(), []);
   } finally {
-    release();
+    close();
   }
 });

@@ -4,14 +4,16 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
-/** SHA-256 of `adult` and `quarantine`, every column, ordered by (source, line). */
+/** SHA-256 of `adult` and `quarantine`, every column, in source order (source number, line). */
 export function contentHash(file: string): string {
   const db = new Database(file, { readonly: true });
   try {
     const hash = createHash('sha256');
-    for (const table of ['adult', 'quarantine']) {
+    const ordered = { adult: 'rowid', quarantine: 'source_no, line' };
+    for (const [table, order] of Object.entries(ordered)) {
       hash.update(`${table}\n`);
-      for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY source, line`).raw().iterate()) hash.update(`${JSON.stringify(row)}\n`);
+      const rows = db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().iterate();
+      for (const row of rows) hash.update(`${JSON.stringify(row)}\n`);
     }
     return hash.digest('hex');
   } finally {
@@ -55,8 +57,14 @@ export function assertConsistent(file: string, context = ''): void {
       no: number; name: string; next_line: number; loaded: number; quarantined: number; skipped: number;
     }[];
     for (const s of sources) {
-      const rows = db.prepare('SELECT count(*) AS n, count(DISTINCT line) AS distinct_lines, coalesce(max(line), 0) AS last FROM adult WHERE source = ?').get(s.name) as { n: number; distinct_lines: number; last: number };
-      const held = db.prepare('SELECT count(*) FROM quarantine WHERE source = ?').pluck().get(s.name);
+      // A source's rows are those whose rowid holds its number (see store.ts's rowid).
+      const rows = db
+        .prepare(
+          'SELECT count(*) AS n, count(DISTINCT line) AS distinct_lines, coalesce(max(line), 0) AS last ' +
+            'FROM adult WHERE rowid >> 32 = ?',
+        )
+        .get(s.no) as { n: number; distinct_lines: number; last: number };
+      const held = db.prepare('SELECT count(*) FROM quarantine WHERE source_no = ?').pluck().get(s.no);
       assert.equal(rows.n, s.loaded, `${context}: ${s.name}: rows in adult vs the checkpoint's count`);
       assert.equal(rows.distinct_lines, rows.n, `${context}: ${s.name}: a line loaded twice`);
       assert.ok(rows.last < s.next_line, `${context}: ${s.name}: a row beyond the checkpoint (line ${rows.last}, next ${s.next_line})`);

@@ -17,7 +17,13 @@ export type Route =
   /** Announces the whole length, sends `cutAfter` bytes, then drops the connection; `times` times, then serves whole. */
   | { body: Buffer; cutAfter: number; times?: number }
   /** Sends only the first `truncateTo` bytes as if they were everything (a truncated upstream file). */
-  | { body: Buffer; truncateTo: number };
+  | { body: Buffer; truncateTo: number }
+  /** Accepts the request and never answers it. */
+  | { silent: true }
+  /** Sends the headers and `stallAfter` bytes, then nothing more, keeping the connection open. */
+  | { body: Buffer; stallAfter: number }
+  /** Sends the body slowly but steadily: `piece` bytes every `everyMs`. */
+  | { body: Buffer; piece: number; everyMs: number };
 
 export type SourceServer = {
   url: (file: string) => string;
@@ -36,7 +42,20 @@ function selfSigned(): { key: Buffer; cert: Buffer; certFile: string } {
 }
 
 function serve(res: ServerResponse, route: Route, hit: number) {
-  if ('cutAfter' in route && hit <= (route.times ?? Infinity)) {
+  if ('silent' in route) return;
+  if ('stallAfter' in route) {
+    res.writeHead(200, { 'content-length': route.body.length });
+    res.write(route.body.subarray(0, route.stallAfter));
+  } else if ('piece' in route) {
+    res.writeHead(200, { 'content-length': route.body.length });
+    let at = 0;
+    const next = () => {
+      res.write(route.body.subarray(at, (at += route.piece)));
+      if (at < route.body.length) setTimeout(next, route.everyMs);
+      else res.end();
+    };
+    next();
+  } else if ('cutAfter' in route && hit <= (route.times ?? Infinity)) {
     res.writeHead(200, { 'content-length': route.body.length });
     res.write(route.body.subarray(0, route.cutAfter), () => res.socket?.destroy());
   } else {

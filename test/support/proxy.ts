@@ -1,21 +1,28 @@
 /**
- * A TCP proxy on loopback in front of a server (moto): an S3 outage or a request that never
- * gets an answer, on demand, while the server behind keeps its state (a restarted moto
- * would forget its buckets).
+ * An HTTP proxy on loopback in front of a server (moto): it records every request, and makes
+ * an S3 outage or a request that never gets an answer on demand, while the server behind
+ * keeps its state (a restarted moto would forget its buckets).
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, request, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { freePort } from '../../infra/moto.ts';
 
 export type Fault = 'stall' | 'down';
 
+/** A request as it reached the proxy: "PUT /bucket/key?x-id=PutObject", and when. */
+export type Seen = { line: string; at: number };
+
 export type Proxy = {
   endpoint: string;
+  /** Every request received, in order (also those the proxy then failed). */
+  seen: Seen[];
   /** Refuses new connections and cuts open ones, until `up()`. */
   down: () => Promise<void>;
   up: () => Promise<void>;
   /**
-   * The next request whose bytes match `pattern` meets `fault`: 'stall' holds it unanswered
-   * (the client waits), 'down' takes the proxy down as it arrives. Resolves when it happens.
+   * The next request whose line ("METHOD /path?query") matches `pattern` meets `fault`:
+   * 'stall' holds it unanswered (the client waits), 'down' takes the proxy down as it
+   * arrives. Resolves when it happens.
    */
   onRequest: (pattern: RegExp, fault: Fault) => Promise<void>;
   close: () => Promise<void>;
@@ -24,40 +31,39 @@ export type Proxy = {
 export async function startProxy(targetPort: number): Promise<Proxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
+  const seen: Seen[] = [];
   let rule: { pattern: RegExp; fault: Fault; happened: () => void } | null = null;
   let server: Server | null = null;
 
-  const track = (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-  };
-
-  const handle = (client: Socket) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    track(client);
-    track(upstream);
-    let stalled = false;
-    client.on('data', (chunk) => {
-      if (rule && rule.pattern.test(chunk.toString('latin1'))) {
-        const { fault, happened } = rule;
-        rule = null;
-        happened();
-        if (fault === 'down') return void proxy.down();
-        stalled = true;
-      }
-      if (!stalled) upstream.write(chunk);
-    });
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  };
-
   const proxy: Proxy = {
     endpoint: `http://127.0.0.1:${port}`,
+    seen,
     up: () =>
       new Promise((resolve, reject) => {
-        server = createServer(handle);
+        server = createServer((req, res) => {
+          const line = `${req.method} ${req.url}`;
+          seen.push({ line, at: Date.now() });
+          if (rule && rule.pattern.test(line)) {
+            const { fault, happened } = rule;
+            rule = null;
+            happened();
+            if (fault === 'down') void proxy.down();
+            return; // stalled: never forwarded, never answered
+          }
+          const upstream = request(
+            { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+            (answer) => {
+              res.writeHead(answer.statusCode!, answer.headers);
+              answer.pipe(res);
+            },
+          );
+          upstream.on('error', () => res.destroy());
+          req.pipe(upstream);
+        });
+        server.on('connection', (s: Socket) => {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+        });
         server.once('error', reject);
         server.listen(port, '127.0.0.1', () => resolve());
       }),

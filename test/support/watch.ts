@@ -2,10 +2,15 @@
 import type { ChildProcess } from 'node:child_process';
 
 /**
- * Resolves true as soon as a line of the child's stdout matches `pattern`, false if the
- * child exits first. Call it right after starting the child, before `finished`.
+ * Resolves true as soon as a line of the child's stdout (or stderr) matches `pattern`, false
+ * if the child exits first. Call it right after starting the child, before `finished`.
  */
-export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<boolean> {
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  from: 'stdout' | 'stderr' = 'stdout',
+): Promise<boolean> {
+  const stream = child[from]!;
   return new Promise((resolve) => {
     let pending = '';
     const onData = (chunk: Buffer) => {
@@ -16,11 +21,11 @@ export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<boole
     };
     const onExit = () => done(false);
     const done = (seen: boolean) => {
-      child.stdout!.off('data', onData);
+      stream.off('data', onData);
       child.off('exit', onExit);
       resolve(seen);
     };
-    child.stdout!.on('data', onData);
+    stream.on('data', onData);
     child.on('exit', onExit);
   });
 }
