@@ -1,17 +1,24 @@
 /**
- * The loader instance: Amazon Linux 2023 (AMI looked up through SSM) for the architecture of
- * its type, IMDSv2 only, encrypted root volume, terminated when it shuts itself down. A new
- * user-data (new release) replaces it. EC2 itself confirms the type at plan time.
+ * The loader instance: Amazon Linux 2023 (AMI looked up through SSM once, then kept) for the
+ * architecture of its type, IMDSv2 only, encrypted root volume, stopped (not terminated) when
+ * it shuts itself down, so it stays in Terraform's state and an unchanged deploy creates no
+ * other. A new user-data (new release) replaces it. EC2 itself confirms the type at plan time.
  */
 import { DataAwsEc2InstanceType } from '@cdktf/provider-aws/lib/data-aws-ec2-instance-type/index.js';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter/index.js';
 import { Instance } from '@cdktf/provider-aws/lib/instance/index.js';
-import type { ITerraformDependable } from 'cdktf';
+import { DataResource, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { Architecture } from './architecture.ts';
 
 export type LoaderInstanceProps = {
   instanceType: string;
+  /**
+   * moto treats an instance launched without a subnet as EC2-Classic (no subnet id), so the
+   * provider reads its security groups back by name and sees vpc_security_group_ids drift on
+   * every plan. Against moto only, that attribute's drift is ignored; AWS has no such drift.
+   */
+  emulated: boolean;
   /** The architecture the release is built for (derived from the type). */
   architecture: Architecture;
   instanceProfile: string;
@@ -32,6 +39,10 @@ export const al2023Parameter = (architecture: Architecture) =>
 
 export class LoaderInstance extends Construct {
   readonly instance: Instance;
+  /** The AMI resolved at the first deploy; replacing it (npm run rerun -- --new-ami) looks again. */
+  readonly ami: DataResource;
+  /** When Terraform created this instance: its run starts after that. */
+  readonly createdAt: string;
 
   constructor(scope: Construct, id: string, props: LoaderInstanceProps) {
     super(scope, id);
@@ -61,21 +72,43 @@ export class LoaderInstance extends Construct {
         ],
       },
     });
-    const ami = new DataAwsSsmParameter(this, 'al2023-ami', { name: al2023Parameter(architecture) });
+    const parameter = al2023Parameter(architecture);
+    const latest = new DataAwsSsmParameter(this, 'al2023-ami', { name: parameter });
+    // Amazon publishes new images often: a new one must not replace the instance (a run nobody
+    // asked for). Resolved once and kept, but for another architecture, or when asked.
+    this.ami = new DataResource(this, 'ami', {
+      input: { id: latest.insecureValue },
+      triggersReplace: { parameter },
+      lifecycle: { ignoreChanges: ['input'] },
+    });
     this.instance = new Instance(this, 'instance', {
-      ami: ami.value,
+      ami: this.ami.getStringAttribute('output.id'),
       instanceType,
       iamInstanceProfile: props.instanceProfile,
       vpcSecurityGroupIds: [props.securityGroupId],
       keyName: props.keyName ?? undefined,
       associatePublicIpAddress: true,
       metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1 },
-      rootBlockDevice: { encrypted: true, volumeType: 'gp3', volumeSize: props.rootVolumeGiB ?? 8, deleteOnTermination: true },
-      instanceInitiatedShutdownBehavior: 'terminate',
+      rootBlockDevice: {
+        encrypted: true,
+        volumeType: 'gp3',
+        volumeSize: props.rootVolumeGiB ?? 8,
+        deleteOnTermination: true,
+      },
+      // Stopped, it stays in the state (8 GiB of gp3 until destroy); terminated, the provider
+      // would drop it on refresh and the next deploy would create another: a new run.
+      instanceInitiatedShutdownBehavior: 'stop',
       userData: props.userData,
       userDataReplaceOnChange: true,
       tags: { Name: 'census-etl-loader' },
       dependsOn: props.dependsOn,
+      lifecycle: props.emulated ? { ignoreChanges: ['vpc_security_group_ids'] } : undefined,
     });
+    const created = new DataResource(this, 'created', {
+      input: { at: '${timestamp()}' },
+      triggersReplace: { instance: this.instance.id },
+      lifecycle: { ignoreChanges: ['input'] },
+    });
+    this.createdAt = created.getStringAttribute('output.at');
   }
 }

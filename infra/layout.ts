@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESULT_NAMES } from '../runner/results.ts';
 
 /** The project folder: cdktf, sync and logs run here; relative settings start here. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,8 +13,8 @@ export const DEV_DATA_DIR = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '.
 
 export const STACK_NAME = 'census-etl';
 
-/** Raw zone, partitioned by ingestion date (YYYY-MM-DD). */
-export const rawKey = (ingestionDate: string, file: string) => `raw/census/adult/${ingestionDate.replaceAll('-', '/')}/${file}`;
+/** Raw zone, partitioned by ingestion date: `partition` is YYYY/MM/DD. */
+export const rawKey = (partition: string, file: string) => `raw/census/adult/${partition}/${file}`;
 
 /** One folder per release (bundle, addon, params), so a change gets new keys and a new instance. */
 export const releasePrefix = (release: string) => `runner/${release}/`;
@@ -32,8 +31,8 @@ export const RELEASE_FILES = {
 /** The release files the build makes (params are written by the stack). */
 export type BuiltFile = Exclude<keyof typeof RELEASE_FILES, 'params'>;
 
+/** The results location's key prefix: every run's prefix, and latest.json, are under it. */
 export const RESULTS_PREFIX = 'results/';
-export const resultKeys = () => Object.values(RESULT_NAMES).map((name) => RESULTS_PREFIX + name);
 
 /** On the instance. */
 export const INSTANCE = {

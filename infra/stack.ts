@@ -8,7 +8,7 @@ import { SecureBucket } from './bucket.ts';
 import type { Bundle } from './bundle.ts';
 import type { Config } from './config.ts';
 import { LoaderInstance } from './instance.ts';
-import { INSTANCE, RESULTS_PREFIX, resultKeys } from './layout.ts';
+import { INSTANCE, RESULTS_PREFIX } from './layout.ts';
 import { InstanceNetwork } from './network.ts';
 import { InstanceRole } from './role.ts';
 import { Uploads, type RawFile } from './uploads.ts';
@@ -56,19 +56,23 @@ export class CensusEtlStack extends TerraformStack {
       unthrottled: false,
       retry: DEFAULTS.retry,
     };
+    // The release is its content: bundle and addon, params, data. No date, nothing else: the
+    // same release is the same instance, and deploying it again starts nothing.
     const release = createHash('sha256')
-      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256), date: config.ingestionDate }))
+      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256) }))
       .digest('hex')
       .slice(0, 16);
     const { ingestionDate } = config;
     const built = bundle.files;
     const uploads = new Uploads(this, 'uploads', { bucket, ingestionDate, raw, built, params, release });
 
-    const role = new InstanceRole(this, 'instance-role', { bucket, readKeys: uploads.readKeys, writeKeys: resultKeys() });
+    const access = { bucket, readKeys: uploads.readKeys, resultsPrefix: RESULTS_PREFIX };
+    const role = new InstanceRole(this, 'instance-role', access);
     const sshCidr = config.ssh?.cidr ?? null;
     const network = new InstanceNetwork(this, 'network', { region: config.region, sshCidr });
     const loader = new LoaderInstance(this, 'loader', {
       instanceType: config.instanceType,
+      emulated: Boolean(config.localEndpoint),
       architecture: config.architecture,
       instanceProfile: role.profile.name,
       securityGroupId: network.securityGroup.id,
@@ -76,7 +80,7 @@ export class CensusEtlStack extends TerraformStack {
       userData: userData({
         region: config.region,
         bucket,
-        releasePrefix: uploads.releasePrefix,
+        release,
         architecture: config.architecture,
         timeLimitMinutes: config.timeLimitMinutes,
       }),
@@ -86,6 +90,9 @@ export class CensusEtlStack extends TerraformStack {
 
     const dns = loader.instance.publicDns;
     new TerraformOutput(this, 'region', { value: config.region });
+    new TerraformOutput(this, 'release', { value: release });
+    new TerraformOutput(this, 'time_limit_minutes', { value: config.timeLimitMinutes });
+    new TerraformOutput(this, 'instance_created_at', { value: loader.createdAt });
     new TerraformOutput(this, 'bucket', { value: bucket });
     new TerraformOutput(this, 'results_uri', { value: `s3://${bucket}/${RESULTS_PREFIX}` });
     new TerraformOutput(this, 'instance_id', { value: loader.instance.id });

@@ -72,6 +72,11 @@ export type BootSettings = {
   watch?: Record<string, RegExp>;
   /** More shims (name → script), for tests that play a different machine. */
   extraShims?: Record<string, string>;
+  /**
+   * Fires the loader's watchdog (the unit's TimeoutStartSec) after this many seconds, if that
+   * is sooner than the unit says: like fast-forwarding the clock; stricter, never later.
+   */
+  watchdogSeconds?: number;
 };
 
 export type BootOutcome = {
@@ -85,6 +90,8 @@ export type BootOutcome = {
   console: string;
   /** When each watched pattern first appeared in the log, in ms after the boot started. */
   milestones: Record<string, number>;
+  /** When the boot started (epoch ms), and how long it lasted. */
+  started: number;
   ms: number;
 };
 
@@ -159,9 +166,11 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
     TWIN_CALLS: calls,
     TWIN_NODE24: node24(),
     TWIN_NPM_CLI: npmCli(),
+    ...(settings.watchdogSeconds ? { TWIN_WATCHDOG_SECONDS: String(settings.watchdogSeconds) } : {}),
   };
 
   const outside = s3Port === null ? null : await relay(socket, `127.0.0.1:${s3Port}`);
+  const startedAt = Date.now();
   const started = performance.now();
   const milestones: Record<string, number> = {};
   const logFile = path.join(dir, 'log', path.relative('/var/log', INSTANCE.log));
@@ -206,6 +215,7 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
       log: readLog(),
       console: readFileSync(consoleFile, 'utf8'),
       milestones,
+      started: startedAt,
       ms: performance.now() - started,
     };
   } finally {

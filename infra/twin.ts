@@ -1,26 +1,28 @@
 /**
- * The AWS twin (SPEC §5): the user's cloud journey played on this machine against moto_server,
- * with IAM enforced. In a fresh clone of the project, the README's commands typed verbatim
- * (twin-user.ts); the instance's user-data, read back from EC2, booted on a machine as bare as
- * Amazon Linux 2023 with the instance role's credentials only (twin-instance.ts); then sync,
- * destroy, and a check that nothing is left. Each stage is timed; each fact worth checking is
- * returned.
+ * The AWS twin (SPEC §5): the machinery to play the user's cloud journey on this machine
+ * against moto_server, with IAM enforced. In a fresh clone of the project, the README's
+ * commands typed verbatim (twin-user.ts); the instance's user-data, read back from EC2, booted
+ * on a machine as bare as Amazon Linux 2023 with the instance role's credentials only
+ * (twin-instance.ts), after which EC2 does what the shutdown behaviour says; what S3 and EC2
+ * hold, read with the admin's keys. The journey itself is twin-journey.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { FILES } from '../runner/dataset.ts';
+import { RUN_ID, type RunDocument } from '../runner/results.ts';
 import { ENV } from './config.ts';
 import { RESULTS_PREFIX, STACK_NAME } from './layout.ts';
 import { offlineTerraformEnv } from './mirror.ts';
+import { EC2_ASSUME_ROLE } from './policy.ts';
 import { startMoto, type Moto } from './moto.ts';
 import { readOutputs, type StackOutputs } from './outputs.ts';
 import { bootInstance, type BootOutcome } from './twin-instance.ts';
 import { UserShell, cloneProject, type Typed } from './twin-user.ts';
 
-export type TwinSettings = {
+/** The settings the twin's user exports, as the README documents them. */
+export type UserSettings = {
   /** The stack's region (CENSUS_REGION); the user's shell has no AWS_REGION. */
   region: string;
   batchSize: number;
@@ -28,29 +30,14 @@ export type TwinSettings = {
   timeLimitMinutes: number;
   /** Folder holding Adult.data and Adult.test (deploy uploads them to the raw zone). */
   dataDir: string;
-  /** Boot once with a tampered raw file first: the loader fails, the log must still arrive. */
-  failingBootFirst: boolean;
-  log: (line: string) => void;
 };
 
-/** A boot of the instance, and what S3 held under results/ right after it. */
-export type InstanceBoot = BootOutcome & { resultKeys: string[] };
-
-export type TwinReport = {
-  stages: { name: string; ms: number }[];
-  /** Every command the user typed, in order, with its exit status. */
-  typed: { command: string; status: number | null }[];
-  outputs: StackOutputs;
-  /** `npm run logs` on a stack deployed without SSH: what it told the user. */
-  logs: Typed;
-  failedBoot: (InstanceBoot & { uploadedLog: string }) | null;
-  boot: InstanceBoot;
-  synced: string[];
-  counts: { loaded: number; quarantined: number };
-  /** Stack resources still in moto after destroy (should be none). */
-  leftovers: string[];
-  /** Role credentials writing outside results/: the error moto gave (should be AccessDenied). */
-  deniedWrite: string;
+/** A boot of the instance: which instance, the run it made (and its run.json), results/ after it. */
+export type InstanceBoot = BootOutcome & {
+  instanceId: string;
+  run: string | null;
+  doc: RunDocument | null;
+  resultKeys: string[];
 };
 
 /** What the twin times in the instance's log: the boot's milestones. */
@@ -81,7 +68,8 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): string {
   const r = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new Error(`${path.basename(command)} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${output}`);
+    const how = r.error?.message ?? `exit ${r.status}`;
+    throw new Error(`${path.basename(command)} ${args.join(' ')} failed (${how}):\n${output}`);
   }
   return r.stdout;
 }
@@ -91,13 +79,6 @@ const aws = (env: NodeJS.ProcessEnv, ...args: string[]) => {
   const out = run('aws', [...args, '--output', 'json'], env);
   return out.trim() ? JSON.parse(out) : {};
 };
-
-/** Filtered here: moto rejects the signature of AWS CLI v1 when a prefix holds a "/". */
-const listKeys = (env: NodeJS.ProcessEnv, bucket: string, prefix: string): string[] =>
-  (aws(env, 's3api', 'list-objects-v2', '--bucket', bucket).Contents ?? [])
-    .map((o: { Key: string }) => o.Key)
-    .filter((k: string) => k.startsWith(prefix))
-    .sort();
 
 /** The bootstrap's and the loader's lines with a time, as seconds after the first one. */
 export function timeline(log: string): string[] {
@@ -120,19 +101,22 @@ export class Twin {
   private adminArn!: string;
   private user!: UserShell;
 
-  constructor(private readonly settings: TwinSettings) {}
+  constructor(
+    private readonly settings: UserSettings,
+    private readonly log: (line: string) => void,
+  ) {}
 
   get scratchDir(): string {
     return this.scratch;
   }
 
   async stage<T>(name: string, body: () => T | Promise<T>): Promise<T> {
-    this.settings.log(`▶ ${name}`);
+    this.log(`▶ ${name}`);
     const started = performance.now();
     const result = await body();
     const ms = performance.now() - started;
     this.stages.push({ name, ms });
-    this.settings.log(`✔ ${name} (${(ms / 1000).toFixed(1)} s)`);
+    this.log(`✔ ${name} (${(ms / 1000).toFixed(1)} s)`);
     return result;
   }
 
@@ -141,18 +125,34 @@ export class Twin {
     return { ...ownEnv(), ...awsEnv(this.moto, credentials), AWS_DEFAULT_REGION: this.settings.region };
   }
 
+  private adminCli(...args: string[]) {
+    return aws(this.admin, ...args);
+  }
+
   /** moto with IAM enforced after the first calls, which create an admin user; a fresh clone. */
   async start(): Promise<void> {
     this.moto = await startMoto({ INITIAL_NO_AUTH_ACTION_COUNT: String(BOOTSTRAP_CALLS) });
-    const cli = (credentials: Credentials) => this.cliEnv(credentials);
-    const anonymous = cli({ AWS_ACCESS_KEY_ID: 'bootstrap', AWS_SECRET_ACCESS_KEY: 'bootstrap' });
+    const anonymous = this.cliEnv({ AWS_ACCESS_KEY_ID: 'bootstrap', AWS_SECRET_ACCESS_KEY: 'bootstrap' });
     const admin = 'twin-admin';
     this.adminArn = aws(anonymous, 'iam', 'create-user', '--user-name', admin).User.Arn;
-    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
-    aws(anonymous, 'iam', 'put-user-policy', '--user-name', admin, '--policy-name', 'admin', '--policy-document', JSON.stringify(everything));
+    const everything = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+    });
+    aws(
+      anonymous,
+      'iam',
+      'put-user-policy',
+      '--user-name',
+      admin,
+      '--policy-name',
+      'admin',
+      '--policy-document',
+      everything,
+    );
     const { AccessKey: key } = aws(anonymous, 'iam', 'create-access-key', '--user-name', admin);
     const adminKeys = { AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey };
-    this.admin = cli(adminKeys);
+    this.admin = this.cliEnv(adminKeys);
 
     mkdirSync(this.project);
     cloneProject(this.project);
@@ -168,17 +168,32 @@ export class Twin {
       [ENV.dataDir]: dataDir,
       [ENV.localEndpoint]: this.moto.endpoint,
     };
-    this.settings.log(`user's settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    this.log(
+      `user's settings: ${Object.entries(settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     const offline = offlineTerraformEnv(this.scratch);
     const env = { ...ownEnv(), ...awsEnv(this.moto, adminKeys), ...settings, ...offline };
-    const log = (line: string) => this.settings.log(line);
-    this.user = new UserShell(this.project, env, path.join(this.scratch, 'transcript.txt'), log);
+    this.user = new UserShell(this.project, env, path.join(this.scratch, 'transcript.txt'), this.log);
   }
 
-  private async type(command: string, mustSucceed = true): Promise<Typed> {
-    const typed = mustSucceed ? await this.user.must(command) : await this.user.type(command);
+  /** Types `command` as the user; unless `mayFail`, a failure ends the journey. */
+  async type(command: string, o: { mayFail?: boolean; watch?: Record<string, RegExp> } = {}): Promise<Typed> {
+    const typed = await this.user.type(command, o.watch);
     this.typed.push(typed);
+    if (typed.status !== 0 && !o.mayFail) {
+      const tail = typed.output.trim().split('\n').slice(-30).join('\n');
+      throw new Error(
+        `\`${command}\` failed (exit ${typed.status}); transcript in ${this.scratch}:\n${tail}`,
+      );
+    }
     return typed;
+  }
+
+  /** The user changes a setting (it stays set for the commands that follow). */
+  export(name: string, value: string): void {
+    this.user.export(name, value);
   }
 
   /**
@@ -191,63 +206,87 @@ export class Twin {
     await this.type(`(cd cdktf.out/stacks/${STACK_NAME} && terraform init -input=false)`);
   }
 
-  async deploy(): Promise<StackOutputs> {
-    await this.type('npx cdktf deploy --auto-approve');
-    return this.outputs();
-  }
-
   /** The outputs, from the state file where the user's deploy put it. */
   outputs(): StackOutputs {
     return readOutputs({}, this.project);
   }
 
-  /** `npm run logs`, as typed. */
-  logs(): Promise<Typed> {
-    return this.type('npm run logs', false);
+  /** Every run under results/, oldest first. */
+  runs(): string[] {
+    const keys = this.keys(RESULTS_PREFIX).map((k) => k.slice(RESULTS_PREFIX.length).split('/')[0]);
+    return [...new Set(keys)].filter((r) => RUN_ID.test(r)).sort();
+  }
+
+  /** Keys of the bucket under `prefix` (filtered here: moto rejects the signature of a prefix with "/"). */
+  keys(prefix: string): string[] {
+    const listed = this.adminCli('s3api', 'list-objects-v2', '--bucket', this.outputs().bucket);
+    return (listed.Contents ?? [])
+      .map((o: { Key: string }) => o.Key)
+      .filter((k: string) => k.startsWith(prefix))
+      .sort();
+  }
+
+  /** An object of the bucket, as text. */
+  object(key: string): string {
+    const file = path.join(this.scratch, 'object');
+    this.adminCli('s3api', 'get-object', '--bucket', this.outputs().bucket, '--key', key, file);
+    return readFileSync(file, 'utf8');
   }
 
   /** Replaces a raw file's object with other bytes (or puts the real file back). */
   replaceRawFile(name: string, bytes: Buffer | null): void {
     const body = path.join(this.scratch, `${name}.body`);
     writeFileSync(body, bytes ?? readFileSync(path.join(this.settings.dataDir, name)));
-    const { bucket } = this.outputs();
-    const [key] = listKeys(this.admin, bucket, 'raw/').filter((k) => k.endsWith(`/${name}`));
-    aws(this.admin, 's3api', 'put-object', '--bucket', bucket, '--key', key, '--body', body);
+    const [key] = this.keys('raw/').filter((k) => k.endsWith(`/${name}`));
+    this.adminCli('s3api', 'put-object', '--bucket', this.outputs().bucket, '--key', key, '--body', body);
+  }
+
+  /** The instance's state in EC2 (pending, running, stopped, terminated...). */
+  instanceState(id: string): string {
+    return this.adminCli('ec2', 'describe-instances', '--instance-ids', id).Reservations[0].Instances[0].State
+      .Name;
   }
 
   /**
    * Role credentials as the instance gets them from IMDS: an STS session of its profile's role.
    * moto lets no service principal assume a role (a trust policy naming ec2.amazonaws.com only
    * fails there), so the twin's admin stands in for EC2: it takes the place of the service in
-   * the trust policy. The permissions policy, the thing under test, is left as deployed.
+   * the trust policy just long enough to take the role, which then gets its deployed trust
+   * policy back (else the next deploy would see it changed). The permissions policy, the thing
+   * under test, is left as deployed.
    */
   private instanceCredentials(instanceId: string): Credentials {
-    const admin = (...args: string[]) => aws(this.admin, ...args);
-    const described = admin('ec2', 'describe-instances', '--instance-ids', instanceId);
+    const described = this.adminCli('ec2', 'describe-instances', '--instance-ids', instanceId);
     const profileArn: string = described.Reservations[0].Instances[0].IamInstanceProfile.Arn;
     const profileName = profileArn.split('/').pop()!;
-    const profile = admin('iam', 'get-instance-profile', '--instance-profile-name', profileName);
+    const profile = this.adminCli('iam', 'get-instance-profile', '--instance-profile-name', profileName);
     const role: { Arn: string; RoleName: string } = profile.InstanceProfile.Roles[0];
     const standIn = { Effect: 'Allow', Principal: { AWS: this.adminArn }, Action: 'sts:AssumeRole' };
-    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [standIn] });
-    admin('iam', 'update-assume-role-policy', '--role-name', role.RoleName, '--policy-document', trust);
-    const assumed = admin('sts', 'assume-role', '--role-arn', role.Arn, '--role-session-name', instanceId);
-    const session = assumed.Credentials;
+    const trust = (policy: object) => {
+      const document = ['--policy-document', JSON.stringify(policy)];
+      this.adminCli('iam', 'update-assume-role-policy', '--role-name', role.RoleName, ...document);
+    };
+    trust({ Version: '2012-10-17', Statement: [standIn] });
+    const session = ['--role-arn', role.Arn, '--role-session-name', instanceId];
+    const assumed = this.adminCli('sts', 'assume-role', ...session);
+    trust(EC2_ASSUME_ROLE);
+    const { Credentials: c } = assumed;
     return {
-      AWS_ACCESS_KEY_ID: session.AccessKeyId,
-      AWS_SECRET_ACCESS_KEY: session.SecretAccessKey,
-      AWS_SESSION_TOKEN: session.SessionToken,
+      AWS_ACCESS_KEY_ID: c.AccessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.SecretAccessKey,
+      AWS_SESSION_TOKEN: c.SessionToken,
     };
   }
 
   /**
-   * One boot of the instance: its user-data, fetched from EC2, run on the bare twin instance
-   * with the role's credentials. Then EC2 does what the instance's shutdown behaviour says.
+   * One boot of the deployed instance: its user-data, fetched from EC2, run on the bare twin
+   * instance with the role's credentials. Then EC2 does what the shutdown behaviour says.
    */
-  async boot(name: string): Promise<InstanceBoot> {
-    const { instance_id: id, bucket } = this.outputs();
+  async boot(name: string, watchdogSeconds?: number): Promise<InstanceBoot> {
+    const { instance_id: id } = this.outputs();
     const attribute = (which: string) =>
-      aws(this.admin, 'ec2', 'describe-instance-attribute', `--attribute=${which}`, `--instance-id=${id}`);
+      this.adminCli('ec2', 'describe-instance-attribute', `--attribute=${which}`, `--instance-id=${id}`);
+    const before = new Set(this.runs());
     const outcome = await bootInstance({
       dir: path.join(this.scratch, `boot-${name}`),
       userData: Buffer.from(attribute('userData').UserData.Value, 'base64').toString('utf8'),
@@ -255,23 +294,27 @@ export class Twin {
       s3Port: this.moto.port,
       timeLimitMs: this.settings.timeLimitMinutes * 60_000,
       watch: MILESTONES,
+      watchdogSeconds,
     });
-    const behaviour = attribute('instanceInitiatedShutdownBehavior').InstanceInitiatedShutdownBehavior.Value;
-    if (outcome.ended === 'powered off' && behaviour === 'terminate') {
-      aws(this.admin, 'ec2', 'terminate-instances', '--instance-ids', id);
+    if (outcome.ended === 'powered off') {
+      const behaviour = attribute('instanceInitiatedShutdownBehavior').InstanceInitiatedShutdownBehavior
+        .Value;
+      this.adminCli(
+        'ec2',
+        behaviour === 'terminate' ? 'terminate-instances' : 'stop-instances',
+        '--instance-ids',
+        id,
+      );
     }
-    for (const line of timeline(outcome.log)) this.settings.log(`  ${line}`);
+    for (const line of timeline(outcome.log)) this.log(`  ${line}`);
     const at = Object.entries(outcome.milestones).map(([what, ms]) => `${what} +${(ms / 1000).toFixed(1)} s`);
     const seconds = (outcome.ms / 1000).toFixed(1);
-    this.settings.log(`  boot ${outcome.ended} after ${seconds} s; ${at.join(', ') || 'no milestone'}`);
-    return { ...outcome, resultKeys: listKeys(this.admin, bucket, RESULTS_PREFIX) };
-  }
-
-  /** What the user's `aws s3 cp` of a result gives. */
-  fetchResult(name: string): string {
-    const file = path.join(this.scratch, `fetched-${name}`);
-    aws(this.admin, 's3api', 'get-object', '--bucket', this.outputs().bucket, '--key', RESULTS_PREFIX + name, file);
-    return readFileSync(file, 'utf8');
+    this.log(`  boot ${outcome.ended} after ${seconds} s; ${at.join(', ') || 'no milestone'}`);
+    const made = this.runs().filter((r) => !before.has(r));
+    const runId = made.length === 1 ? made[0] : null;
+    const doc = runId ? (JSON.parse(this.object(`${RESULTS_PREFIX}${runId}/run.json`)) as RunDocument) : null;
+    const resultKeys = runId ? this.keys(`${RESULTS_PREFIX}${runId}/`) : [];
+    return { ...outcome, instanceId: id, run: runId, doc, resultKeys };
   }
 
   /** The instance role writing where it must not: the error it gets. */
@@ -280,18 +323,14 @@ export class Twin {
     const body = path.join(this.scratch, 'intruder');
     writeFileSync(body, 'not a result');
     const role = this.cliEnv(this.instanceCredentials(instanceId));
-    const r = spawnSync('aws', ['s3api', 'put-object', '--bucket', bucket, '--key', 'runner/intruder.json', '--body', body], { env: role, encoding: 'utf8' });
+    const args = ['s3api', 'put-object', '--bucket', bucket, '--key', 'runner/intruder.json', '--body', body];
+    const r = spawnSync('aws', args, { env: role, encoding: 'utf8' });
     return r.status === 0 ? 'allowed' : r.stderr.trim();
   }
 
-  /** `npm run sync`, as typed; the files it wrote, as it lists them. */
-  async sync(): Promise<string[]> {
-    const typed = await this.type('npm run sync');
-    return typed.output.split('\n').filter((l) => l.startsWith('results/') || l.startsWith(this.project));
-  }
-
-  counts(): { loaded: number; quarantined: number } {
-    const db = new Database(path.join(this.project, 'results', 'census.db'), { readonly: true });
+  /** Rows of the synced database of `run` (npm run sync writes it into results/<run>/). */
+  counts(runId: string): { loaded: number; quarantined: number } {
+    const db = new Database(path.join(this.project, 'results', runId, 'census.db'), { readonly: true });
     try {
       const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
       return { loaded: count('adult'), quarantined: count('quarantine') };
@@ -300,107 +339,32 @@ export class Twin {
     }
   }
 
-  async destroy(): Promise<void> {
-    await this.type('npx cdktf destroy --auto-approve');
-  }
-
   /** Anything of the stack still in moto: buckets, roles, profiles, security groups, live instances. */
   leftovers(): string[] {
-    const a = (...args: string[]) => aws(this.admin, ...args);
-    const buckets = (a('s3api', 'list-buckets').Buckets ?? []).map((b: { Name: string }) => `bucket ${b.Name}`);
-    const roles = a('iam', 'list-roles').Roles.filter((r: { RoleName: string }) => r.RoleName.startsWith('census-etl')).map((r: { RoleName: string }) => `role ${r.RoleName}`);
-    const profiles = a('iam', 'list-instance-profiles').InstanceProfiles.map((p: { InstanceProfileName: string }) => `instance profile ${p.InstanceProfileName}`);
-    const groups = a('ec2', 'describe-security-groups').SecurityGroups.filter((g: { GroupName: string }) => g.GroupName !== 'default').map((g: { GroupName: string }) => `security group ${g.GroupName}`);
+    type Named = { RoleName: string; InstanceProfileName: string; GroupName: string };
+    type Ec2 = { InstanceId: string; State: { Name: string } };
+    const a = (...args: string[]) => this.adminCli(...args);
+    const buckets = (a('s3api', 'list-buckets').Buckets ?? []).map(
+      (b: { Name: string }) => `bucket ${b.Name}`,
+    );
+    const roles = a('iam', 'list-roles')
+      .Roles.filter((r: Named) => r.RoleName.startsWith('census-etl'))
+      .map((r: Named) => `role ${r.RoleName}`);
+    const profiles = a('iam', 'list-instance-profiles').InstanceProfiles.map(
+      (p: Named) => `instance profile ${p.InstanceProfileName}`,
+    );
+    const groups = a('ec2', 'describe-security-groups')
+      .SecurityGroups.filter((g: Named) => g.GroupName !== 'default')
+      .map((g: Named) => `security group ${g.GroupName}`);
     const instances = a('ec2', 'describe-instances')
-      .Reservations.flatMap((r: { Instances: { InstanceId: string; State: { Name: string } }[] }) => r.Instances)
-      .filter((i: { State: { Name: string } }) => i.State.Name !== 'terminated')
-      .map((i: { InstanceId: string; State: { Name: string } }) => `instance ${i.InstanceId} (${i.State.Name})`);
+      .Reservations.flatMap((r: { Instances: Ec2[] }) => r.Instances)
+      .filter((i: Ec2) => i.State.Name !== 'terminated')
+      .map((i: Ec2) => `instance ${i.InstanceId} (${i.State.Name})`);
     return [...buckets, ...roles, ...profiles, ...groups, ...instances];
   }
 
   async stop(keepScratch: boolean): Promise<void> {
     await this.moto?.stop();
     if (!keepScratch) rmSync(this.scratch, { recursive: true, force: true });
-  }
-}
-
-/** The real dataset: 48,842 records, 5 of them invalid. */
-export const REAL_DATASET = { loaded: 48_837, quarantined: 5 };
-
-/** The calls of a boot on a bare AL2023 that installed Node 24 and ran the loader: nothing else. */
-export const bootCalls = (timeLimitMinutes: number) => [
-  `shutdown -h +${timeLimitMinutes}`,
-  'dnf install -y -q nodejs24',
-  'systemctl daemon-reload',
-  'systemctl start census-etl.service',
-  'shutdown -h now',
-];
-
-/** What went wrong, as sentences; empty when the journey is as it must be. */
-export function problems(
-  report: TwinReport,
-  expected: { loaded: number; quarantined: number },
-  timeLimitMinutes: number,
-): string[] {
-  const found: string[] = [];
-  const checkBoot = (name: string, b: InstanceBoot) => {
-    if (b.ended !== 'powered off') found.push(`${name} boot: ${b.ended}, not powered off by shutdown`);
-    const calls = bootCalls(timeLimitMinutes);
-    if (b.calls.join('\n') !== calls.join('\n')) {
-      found.push(`${name} boot: calls were "${b.calls.join(' | ')}", not "${calls.join(' | ')}"`);
-    }
-  };
-  if (report.failedBoot) {
-    checkBoot('failing', report.failedBoot);
-    if (report.failedBoot.resultKeys.join() !== `${RESULTS_PREFIX}census-etl.log`) found.push(`failing boot: results/ holds ${report.failedBoot.resultKeys.join(', ') || 'nothing'}, not just the log`);
-    if (!/SHA-256 is/.test(report.failedBoot.uploadedLog)) found.push('failing boot: the uploaded log does not tell why the loader failed');
-  }
-  checkBoot('complete', report.boot);
-  for (const milestone of Object.keys(MILESTONES)) {
-    if (!(milestone in report.boot.milestones)) found.push(`complete boot: never reached "${milestone}"`);
-  }
-  if (report.counts.loaded !== expected.loaded || report.counts.quarantined !== expected.quarantined) {
-    found.push(`synced database: ${report.counts.loaded} loaded, ${report.counts.quarantined} quarantined; expected ${expected.loaded} and ${expected.quarantined}`);
-  }
-  const failedCommands = report.typed.filter((t) => t.status !== 0 && t.command !== 'npm run logs');
-  for (const t of failedCommands) found.push(`\`${t.command}\` exited with ${t.status}`);
-  if (!/AccessDenied/.test(report.deniedWrite)) found.push(`role write outside results/: ${report.deniedWrite}`);
-  if (report.leftovers.length) found.push(`left in moto after destroy: ${report.leftovers.join(', ')}`);
-  return found;
-}
-
-/** The whole journey, stage by stage. The caller decides what to assert and prints durations. */
-export async function runTwin(settings: TwinSettings): Promise<TwinReport> {
-  const twin = new Twin(settings);
-  let ok = false;
-  try {
-    await twin.stage('start moto (IAM enforced), an admin user, a fresh clone', () => twin.start());
-    await twin.stage('offline only: terraform init from the provider mirror', () => twin.initOffline());
-    let outputs = await twin.stage('npx cdktf deploy', () => twin.deploy());
-    const logs = await twin.stage('npm run logs (no SSH settings)', () => twin.logs());
-    const deniedWrite = await twin.stage('instance role writes outside results/', () => twin.roleWriteOutsideResults());
-
-    let failedBoot: TwinReport['failedBoot'] = null;
-    if (settings.failingBootFirst) {
-      const tampered = FILES[1].name;
-      twin.replaceRawFile(tampered, Buffer.from('tampered\n'));
-      const outcome = await twin.stage(`boot with a tampered ${tampered} (the loader must fail)`, () => twin.boot('failing'));
-      failedBoot = { ...outcome, uploadedLog: twin.fetchResult('census-etl.log') };
-      twin.replaceRawFile(tampered, null);
-      // The instance terminated; a second deploy replaces it, which starts a new run.
-      outputs = await twin.stage('npx cdktf deploy again (new instance)', () => twin.deploy());
-    }
-    const boot = await twin.stage('boot → first batch → publish → power off', () => twin.boot('run'));
-    const synced = await twin.stage('npm run sync', () => twin.sync());
-    const counts = twin.counts();
-    await twin.stage('npx cdktf destroy', () => twin.destroy());
-    const leftovers = twin.leftovers();
-    ok = true;
-    const typed = twin.typed.map(({ command, status }) => ({ command, status }));
-    const { stages } = twin;
-    return { stages, typed, outputs, logs, failedBoot, boot, synced, counts, leftovers, deniedWrite };
-  } finally {
-    if (!ok) settings.log(`twin failed; its scratch folder is kept: ${twin.scratchDir}`);
-    await twin.stop(!ok);
   }
 }

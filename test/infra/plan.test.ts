@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { App } from 'cdktf';
@@ -26,6 +27,8 @@ before(async () => {
   env = { ...process.env, ...moto.env, ...offlineTerraformEnv(tempDir()) };
 });
 after(async () => moto?.stop());
+
+const offline = () => ({ ...process.env, CHECKPOINT_DISABLE: '1' });
 
 type Outcome = { status: number | null; output: string; errors: string };
 
@@ -96,3 +99,47 @@ test(`${refusals}, saying each`, { skip }, () => {
   assert.match(r.errors, /x86_64 from the instance type t4g\.nano, but EC2 says it supports arm64/);
   assert.match(r.errors, /t4g\.nano has 512 MiB of memory; below 1024 MiB, dnf runs out of memory/);
 });
+
+/**
+ * The mechanism that keeps the ingestion date and the AMI (stack.test.ts checks the stack uses
+ * it): a terraform_data whose input is ignored once created. A later day, or a newer image,
+ * changes its input and nothing happens; a changed trigger (new data, another architecture,
+ * `-replace`) makes a new one. Real Terraform, no provider.
+ */
+test(
+  'terraform_data keeps its first input; only a new trigger replaces it',
+  { skip: skipUnless('terraform') },
+  () => {
+    const dir = tempDir('census-kept-');
+    const resource = {
+      input: { value: '${var.value}' },
+      triggers_replace: { trigger: '${var.trigger}' },
+      lifecycle: { ignore_changes: ['input'] },
+    };
+    const config = {
+      variable: { value: { type: 'string' }, trigger: { type: 'string' } },
+      resource: { terraform_data: { kept: resource } },
+      output: { kept: { value: '${terraform_data.kept.output.value}' } },
+    };
+    writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config));
+    const tf = (...args: string[]) => {
+      const r = spawnSync('terraform', [...args, '-no-color'], {
+        cwd: dir,
+        env: offline(),
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+      return r.stdout;
+    };
+    const apply = (value: string, trigger: string) => {
+      tf('apply', '-input=false', '-auto-approve', `-var=value=${value}`, `-var=trigger=${trigger}`);
+      return tf('output', '-raw', 'kept');
+    };
+    tf('init', '-input=false');
+    assert.equal(apply('2026/11/24', 'data-1'), '2026/11/24');
+    const later = tf('plan', '-input=false', '-var=value=2026/11/25', '-var=trigger=data-1');
+    assert.match(later, /No changes\./, 'a later day: nothing');
+    assert.equal(apply('2026/11/25', 'data-1'), '2026/11/24', 'kept');
+    assert.equal(apply('2026/11/26', 'data-2'), '2026/11/26', 'new data: resolved again');
+  },
+);

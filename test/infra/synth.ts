@@ -24,7 +24,7 @@ export function only(json: Synth, type: string): Record<string, any> {
 }
 
 export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("runner")'): Synth {
-  const config = readConfig({ CENSUS_INGESTION_DATE: '2026-03-07', ...env });
+  const config = readConfig(env);
   return JSON.parse(Testing.synth(testStack(Testing.app(), config, bundleText)));
 }
 

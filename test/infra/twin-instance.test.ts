@@ -102,11 +102,14 @@ test('no route but to S3: npm, registry, GitHub, other local ports fail; S3 answ
 const otherArch = 'the real user-data on another architecture: stops before installing, uploads its log';
 test(`${otherArch}, powers off`, { skip }, async () => {
   const other = hostArchitecture() === 'x86_64' ? 'arm64' : 'x86_64';
-  const input = { region: 'us-east-1', bucket: 'nowhere', releasePrefix: 'runner/x/', timeLimitMinutes: 30 };
+  const input = { region: 'us-east-1', bucket: 'nowhere', release: 'x', timeLimitMinutes: 30 };
   const r = await boot(userData({ ...input, architecture: other }), true);
   assert.equal(r.ended, 'powered off');
   assert.deepEqual(r.calls, ['shutdown -h +30', 'shutdown -h now'], 'no dnf, nothing fetched');
   const addon = other === 'arm64' ? 'linux-arm64 \\(aarch64\\)' : 'linux-x64 \\(x86_64\\)';
   assert.match(r.log, new RegExp(`this release's native addon is ${addon}, but this machine is`));
-  assert.match(r.log, /failed \(exit 1\); uploading this log to s3:\/\/nowhere\/results\/census-etl\.log/);
+  assert.match(
+    r.log,
+    /failed \(exit 1\): this release's .*; uploading this log and run\.json to s3:\/\/nowhere\/results\//,
+  );
 });
