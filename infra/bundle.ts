@@ -1,40 +1,49 @@
 /**
- * The runner as the instance runs it: one ESM file (esbuild) plus a package.json naming the
- * one dependency that cannot be bundled, better-sqlite3's native addon, which `npm install`
- * fetches for the instance's own platform.
+ * The runner as the instance runs it: one ESM file (esbuild, better-sqlite3's JavaScript
+ * bundled in) and, next to it, better-sqlite3's prebuilt N-API addon for the instance's
+ * architecture, taken from the addons its npm package carries. Nothing is installed or
+ * compiled at boot: the bundle loads the addon from its own folder.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { RELEASE_FILES, ROOT } from './layout.ts';
+import { ARCHITECTURES, hostArchitecture, type Architecture } from './architecture.ts';
+import { RELEASE_FILES, ROOT, type BuiltFile } from './layout.ts';
 
 const NATIVE = 'better-sqlite3';
 
-export type Bundle = { dir: string; files: { bundle: string; manifest: string }; sha256: string };
+export type Bundle = {
+  dir: string;
+  architecture: Architecture;
+  files: Record<BuiltFile, string>;
+  sha256: string;
+};
 
-/** Builds into `dir` (default out/bundle); the same sources give the same bytes and hash. */
-export function buildBundle(dir = path.join(ROOT, 'out', 'bundle')): Bundle {
+/** Builds into `dir` (default out/release/<architecture>); the same sources give the same bytes and hash. */
+export function buildBundle(dir?: string, architecture = hostArchitecture()): Bundle {
+  dir ??= path.join(ROOT, 'out', 'release', architecture);
   mkdirSync(dir, { recursive: true });
-  const bundle = path.join(dir, RELEASE_FILES.bundle);
-  const manifest = path.join(dir, RELEASE_FILES.manifest);
+  const files = { bundle: path.join(dir, RELEASE_FILES.bundle), addon: path.join(dir, RELEASE_FILES.addon) };
   buildSync({
     entryPoints: [path.join(ROOT, 'runner', 'cli.ts')],
-    outfile: bundle,
+    outfile: files.bundle,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node24',
-    external: [NATIVE],
+    // better-sqlite3's entry point for one platform (a public export of its package) loads
+    // exactly that prebuilt addon; the copy loader ships the addon next to the bundle, under
+    // the release's name for it, and points the require there. Runtime code stays untouched.
+    alias: { [NATIVE]: `${NATIVE}/${ARCHITECTURES[architecture].prebuild}` },
+    loader: { '.node': 'copy' },
+    assetNames: path.parse(RELEASE_FILES.addon).name,
     legalComments: 'none',
     logLevel: 'error',
-    // CommonJS dependencies call require() for Node's built-ins; ESM has no require of its own.
+    // CommonJS dependencies call require() for Node's built-ins and the addon; ESM has no require of its own.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
-  const version = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', NATIVE, 'package.json'), 'utf8')).version;
-  const pkg = { name: 'census-etl-runner', private: true, type: 'module', dependencies: { [NATIVE]: version } };
-  writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
   const hash = createHash('sha256');
-  for (const f of [bundle, manifest]) hash.update(readFileSync(f));
-  return { dir, files: { bundle, manifest }, sha256: hash.digest('hex') };
+  for (const f of Object.values(files)) hash.update(readFileSync(f));
+  return { dir, architecture, files, sha256: hash.digest('hex') };
 }

@@ -2,24 +2,36 @@
  * The stack's settings, read at synth time from environment variables (documented in the
  * README) and validated; every error names the variable and says what it wants.
  */
+import path from 'node:path';
 import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
+import { architectureOf, isMacFamily, type Architecture } from './architecture.ts';
+import { ROOT } from './layout.ts';
 
 export type Config = {
   region: string;
   instanceType: string;
+  /** Derived from the instance type; deploy cross-checks it with EC2 at plan time. */
+  architecture: Architecture;
   /** An existing EC2 key pair and the CIDR allowed to reach port 22; both or neither. */
   ssh: { keyName: string; cidr: string } | null;
   /** The instance shuts down (and so terminates) after this many minutes, whatever happens. */
   timeLimitMinutes: number;
   batchSize: number;
   everySeconds: number;
-  /** YYYY-MM-DD: the raw zone partition the dataset is uploaded to. */
-  ingestionDate: string;
+  /**
+   * YYYY-MM-DD: the raw zone partition the dataset is uploaded to; null: the day of the first
+   * deploy of this data, which Terraform resolves once and keeps (uploads.ts).
+   */
+  ingestionDate: string | null;
   /** Where deploy takes Adult.data/Adult.test from; null downloads them (checksums verified). */
   dataDir: string | null;
   /** A local AWS emulator (moto) to point the provider at; null means real AWS. */
   localEndpoint: string | null;
-  /** Terraform's state (local backend); `npm run sync` and `npm run logs` read outputs from it. */
+  /**
+   * Terraform's state (local backend), an absolute path: Terraform runs in
+   * cdktf.out/stacks/<stack>/, so a relative one would land there, where `npm run sync` and
+   * `npm run logs`, which read the outputs from it, would not look.
+   */
   stateFile: string;
 };
 
@@ -55,7 +67,10 @@ function cidr(name: string, value: string): string {
   if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
     throw new ConfigError(`${name}: "${value}" is not an IPv4 CIDR such as 203.0.113.7/32`);
   }
-  if (Number(m[5]) === 0) throw new ConfigError(`${name}: "${value}" opens SSH to the whole internet; give your own address, e.g. 203.0.113.7/32`);
+  if (Number(m[5]) === 0)
+    throw new ConfigError(
+      `${name}: "${value}" opens SSH to the whole internet; give your own address, e.g. 203.0.113.7/32`,
+    );
   return value;
 }
 
@@ -96,29 +111,77 @@ function endpoint(name: string, value: string): string {
   return url.origin;
 }
 
-/** Relative paths are taken from the project folder, where cdktf, sync and logs run. */
-export const stateFile = (env: NodeJS.ProcessEnv = process.env) => (env[ENV.stateFile] ?? '').trim() || DEFAULT_STATE_FILE;
+/**
+ * The time limit's budget besides loading: the instance's start and Node's install (about two
+ * minutes on AWS), publishing, and the watchdog's margin before the limit.
+ */
+export const TIME_LIMIT = {
+  /** The watchdog stops the loader this long before the limit: time to upload, record, power off. */
+  watchdogMarginSeconds: 120,
+  /** Minutes of a run that are not loading, all told (watchdog margin included). */
+  otherMinutes: 5,
+} as const;
 
-export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Date()): Config {
+const minutes = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+/**
+ * Why a schedule cannot finish within the time limit, naming the settings and the arithmetic
+ * (the loader needs ceil(lines / batch size) ticks); null when it can.
+ */
+export function scheduleProblem(
+  lines: number,
+  c: Pick<Config, 'batchSize' | 'everySeconds' | 'timeLimitMinutes'>,
+): string | null {
+  const batches = Math.ceil(lines / c.batchSize);
+  const loading = (batches * c.everySeconds) / 60;
+  const needed = loading + TIME_LIMIT.otherMinutes;
+  if (needed <= c.timeLimitMinutes) return null;
+  return (
+    `${ENV.batchSize}=${c.batchSize} and ${ENV.everySeconds}=${c.everySeconds} need ` +
+    `ceil(${lines} lines / ${c.batchSize}) = ${batches} batches × ${c.everySeconds} s = ` +
+    `${minutes(loading)} min, plus ${TIME_LIMIT.otherMinutes} min to boot and publish: ` +
+    `${minutes(needed)} min, more than ${ENV.timeLimitMinutes}=${c.timeLimitMinutes}. ` +
+    'Raise the batch size or the limit (up to 720), or shorten the interval.'
+  );
+}
+
+/** The state file, resolved against the project folder (not Terraform's working folder). */
+export const stateFile = (env: NodeJS.ProcessEnv = process.env, project = ROOT) =>
+  path.resolve(project, (env[ENV.stateFile] ?? '').trim() || DEFAULT_STATE_FILE);
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (name: string) => (env[name] ?? '').trim() || undefined;
 
   const region = get(ENV.region) ?? get('AWS_REGION') ?? get('AWS_DEFAULT_REGION') ?? 'us-east-1';
-  if (!REGION.test(region)) throw new ConfigError(`${ENV.region}: "${region}" is not an AWS region such as eu-west-1`);
+  if (!REGION.test(region))
+    throw new ConfigError(`${ENV.region}: "${region}" is not an AWS region such as eu-west-1`);
 
   const instanceType = get(ENV.instanceType) ?? DEFAULT_INSTANCE_TYPE;
-  if (!INSTANCE_TYPE.test(instanceType)) throw new ConfigError(`${ENV.instanceType}: "${instanceType}" is not an instance type such as t3.micro`);
+  if (!INSTANCE_TYPE.test(instanceType))
+    throw new ConfigError(`${ENV.instanceType}: "${instanceType}" is not an instance type such as t3.micro`);
+  if (isMacFamily(instanceType)) {
+    throw new ConfigError(
+      `${ENV.instanceType}: "${instanceType}" is a Mac instance, which runs macOS only; ` +
+        'Amazon Linux 2023 needs another type, e.g. t3.micro or t4g.micro',
+    );
+  }
 
   const keyName = get(ENV.sshKeyName);
   const sshCidr = get(ENV.sshCidr);
   if (Boolean(keyName) !== Boolean(sshCidr)) {
-    throw new ConfigError(`SSH needs both ${ENV.sshKeyName} (an existing EC2 key pair) and ${ENV.sshCidr} (your address, e.g. 203.0.113.7/32), or neither`);
+    throw new ConfigError(
+      `SSH needs both ${ENV.sshKeyName} (an existing EC2 key pair) and ${ENV.sshCidr} ` +
+        '(your address, e.g. 203.0.113.7/32), or neither',
+    );
   }
   const ssh = keyName && sshCidr ? { keyName, cidr: cidr(ENV.sshCidr, sshCidr) } : null;
 
   const [min, max] = TIME_LIMIT_RANGE;
   const limit = get(ENV.timeLimitMinutes);
   const timeLimitMinutes = limit
-    ? integer(ENV.timeLimitMinutes, limit, (n) => (n < min || n > max ? `must be between ${min} and ${max} minutes` : null))
+    ? integer(ENV.timeLimitMinutes, limit, (n) =>
+        n < min || n > max ? `must be between ${min} and ${max} minutes` : null,
+      )
     : DEFAULT_TIME_LIMIT_MINUTES;
 
   const batch = get(ENV.batchSize);
@@ -128,11 +191,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, today = new Dat
   return {
     region,
     instanceType,
+    architecture: architectureOf(instanceType),
     ssh,
     timeLimitMinutes,
     batchSize: batch ? integer(ENV.batchSize, batch, runnerRule('batchSize')) : DEFAULTS.batchSize,
-    everySeconds: every ? integer(ENV.everySeconds, every, runnerRule('everySeconds')) : DEFAULTS.everySeconds,
-    ingestionDate: ingestion ? date(ENV.ingestionDate, ingestion) : today.toISOString().slice(0, 10),
+    everySeconds: every
+      ? integer(ENV.everySeconds, every, runnerRule('everySeconds'))
+      : DEFAULTS.everySeconds,
+    ingestionDate: ingestion ? date(ENV.ingestionDate, ingestion) : null,
     dataDir: get(ENV.dataDir) ?? null,
     localEndpoint: local ? endpoint(ENV.localEndpoint, local) : null,
     stateFile: stateFile(env),

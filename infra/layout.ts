@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESULT_NAMES } from '../runner/results.ts';
 
 /** The project folder: cdktf, sync and logs run here; relative settings start here. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,15 +13,26 @@ export const DEV_DATA_DIR = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '.
 
 export const STACK_NAME = 'census-etl';
 
-/** Raw zone, partitioned by ingestion date (YYYY-MM-DD). */
-export const rawKey = (ingestionDate: string, file: string) => `raw/census/adult/${ingestionDate.replaceAll('-', '/')}/${file}`;
+/** Raw zone, partitioned by ingestion date: `partition` is YYYY/MM/DD. */
+export const rawKey = (partition: string, file: string) => `raw/census/adult/${partition}/${file}`;
 
-/** One folder per release (bundle + params), so a change gets new keys and a new instance. */
+/** One folder per release (bundle, addon, params), so a change gets new keys and a new instance. */
 export const releasePrefix = (release: string) => `runner/${release}/`;
-export const RELEASE_FILES = { bundle: 'cli.mjs', manifest: 'package.json', params: 'params.json' } as const;
+/**
+ * The files of a release, the one list the build, the uploads, the instance role's read keys
+ * and the user-data's fetches all follow: the runner bundle, better-sqlite3's prebuilt addon
+ * for the instance's architecture (the bundle loads it from its own folder), the parameters.
+ */
+export const RELEASE_FILES = {
+  bundle: 'cli.mjs',
+  addon: 'better_sqlite3.node',
+  params: 'params.json',
+} as const;
+/** The release files the build makes (params are written by the stack). */
+export type BuiltFile = Exclude<keyof typeof RELEASE_FILES, 'params'>;
 
+/** The results location's key prefix: every run's prefix, and latest.json, are under it. */
 export const RESULTS_PREFIX = 'results/';
-export const resultKeys = () => Object.values(RESULT_NAMES).map((name) => RESULTS_PREFIX + name);
 
 /** On the instance. */
 export const INSTANCE = {

@@ -1,6 +1,7 @@
 /**
  * The CDKTF app (`cdktf synth|deploy|destroy`): reads the settings from the environment,
- * stages the dataset and builds the runner bundle, then hands them to the stack.
+ * stages the dataset, checks the schedule fits the time limit, builds the release, then hands
+ * them to the stack.
  */
 import path from 'node:path';
 import { App } from 'cdktf';
@@ -8,17 +9,22 @@ import { FILES } from '../runner/dataset.ts';
 import { DEFAULTS } from '../runner/params.ts';
 import { stageSources } from '../runner/sources.ts';
 import { buildBundle } from './bundle.ts';
-import { ConfigError, readConfig, type Config } from './config.ts';
+import { ConfigError, readConfig, scheduleProblem, type Config } from './config.ts';
 import { ROOT, STACK_NAME } from './layout.ts';
 import { CensusEtlStack } from './stack.ts';
+
+/** A bad setting stops the app here, before Terraform sees anything: exit 2 and why. */
+function refuse(message: string): never {
+  process.stderr.write(`census-etl infra: ${message}\n`);
+  process.exit(2);
+}
 
 function configOrExit(): Config {
   try {
     return readConfig();
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`census-etl infra: ${e.message}\n`);
-    process.exit(2);
+    refuse(e.message);
   }
 }
 
@@ -30,12 +36,15 @@ const sources = FILES.map((f) => ({ uri: dataDir ? path.resolve(dataDir, f.name)
 const cache = path.join(ROOT, '.cache', 'dataset');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const { sources: staged } = await stageSources(sources, cache, DEFAULTS.retry, say);
+// The whole schedule must fit in the time limit, or the instance would power off mid-run.
+const tooLong = scheduleProblem(staged.reduce((n, s) => n + s.lines, 0), config);
+if (tooLong) refuse(tooLong);
 
-const bundle = buildBundle();
+const bundle = buildBundle(undefined, config.architecture);
 const app = new App();
 new CensusEtlStack(app, STACK_NAME, {
   config,
   raw: staged.map((s) => ({ name: s.name, path: s.path, sha256: s.sha256 })),
-  bundle: { ...bundle.files, sha256: bundle.sha256 },
+  bundle,
 });
 app.synth();

@@ -1,10 +1,18 @@
-/** The deployed stack's outputs, read from Terraform's state file (no terraform run needed). */
+/**
+ * The deployed stack's outputs, read from Terraform's state file (no terraform run needed),
+ * where the stack's local backend puts it: config.ts resolves it for both.
+ */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ENV, stateFile } from './config.ts';
-import { ROOT } from './layout.ts';
 
 export type StackOutputs = {
+  /** The stack's region: where the bucket is, whatever AWS_REGION the user's shell has. */
+  region: string;
+  /** The deployed release (content hash); its runs' ids end with it. */
+  release: string;
+  /** When Terraform created the instance (ISO 8601): its run starts after that. */
+  instance_created_at: string;
+  time_limit_minutes: number;
   bucket: string;
   results_uri: string;
   instance_id: string;
@@ -13,13 +21,18 @@ export type StackOutputs = {
   ssh_command: string;
 };
 
-export function readOutputs(env: NodeJS.ProcessEnv = process.env): StackOutputs {
-  const file = path.resolve(ROOT, stateFile(env));
-  let state: { outputs?: Record<string, { value: string }> };
+/** The outputs of the stack deployed from `project` (this project unless told). */
+export function readOutputs(env: NodeJS.ProcessEnv = process.env, project?: string): StackOutputs {
+  const file = stateFile(env, project);
+  let state: { outputs?: Record<string, { value: string | number }> };
   try {
     state = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`no deployed stack: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run \`npx cdktf deploy\` first, or set ${ENV.stateFile}`);
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(
+      `no deployed stack: cannot read ${file} (${why}); ` +
+        `run \`npx cdktf deploy\` first, or set ${ENV.stateFile}`,
+    );
   }
   const outputs = Object.fromEntries(Object.entries(state.outputs ?? {}).map(([k, v]) => [k, v.value]));
   if (!outputs.results_uri) throw new Error(`${file} holds no census-etl outputs: was the stack destroyed?`);

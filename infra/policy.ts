@@ -1,28 +1,42 @@
 /**
  * The instance role's permissions, as a pure function: read exactly the release objects and
- * the raw files, write exactly the result objects. Every resource is one object's ARN, so
- * there is no wildcard to widen by mistake.
+ * the raw files; write (and read back) under the results prefix only. Run ids are made at
+ * boot, so the results prefix is the one resource that cannot be an exact object: it is the
+ * narrowest there is, `arn:aws:s3:::<bucket>/results/*`. No wildcard action, no other wildcard.
  */
-export type PolicyStatement = { Sid: string; Effect: 'Allow' | 'Deny'; Action: string[]; Resource?: string[]; Condition?: unknown; Principal?: unknown };
+export type PolicyStatement = {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource?: string[];
+  Condition?: unknown;
+  Principal?: unknown;
+};
 export type PolicyDocument = { Version: '2012-10-17'; Statement: PolicyStatement[] };
 
 export type InstanceAccess = {
   bucket: string;
-  /** Keys the instance downloads: runner bundle, its package.json, params, raw files. */
+  /** Keys the instance downloads: the release files and the raw files. */
   readKeys: string[];
-  /** Keys the instance uploads (and reads back to verify). */
-  writeKeys: string[];
+  /** The results prefix ("results/"): every run writes under its own prefix inside it. */
+  resultsPrefix: string;
 };
 
 const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
 
-export function instancePolicy({ bucket, readKeys, writeKeys }: InstanceAccess): PolicyDocument {
+export function instancePolicy({ bucket, readKeys, resultsPrefix }: InstanceAccess): PolicyDocument {
+  const read = readKeys.map((k) => objectArn(bucket, k));
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'ReadRunnerAndRawData', Effect: 'Allow', Action: ['s3:GetObject'], Resource: readKeys.map((k) => objectArn(bucket, k)) },
+      { Sid: 'ReadReleaseAndRawData', Effect: 'Allow', Action: ['s3:GetObject'], Resource: read },
       // The runner reads every upload back to compare it byte for byte.
-      { Sid: 'WriteResults', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: writeKeys.map((k) => objectArn(bucket, k)) },
+      {
+        Sid: 'WriteResults',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject'],
+        Resource: [objectArn(bucket, `${resultsPrefix}*`)],
+      },
     ],
   };
 }
@@ -47,5 +61,12 @@ export function tlsOnlyBucketPolicy(bucket: string): PolicyDocument {
 /** Who may assume the instance role: EC2, for this instance's profile. */
 export const EC2_ASSUME_ROLE: PolicyDocument = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'Ec2AssumesRole', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: ['sts:AssumeRole'] }],
+  Statement: [
+    {
+      Sid: 'Ec2AssumesRole',
+      Effect: 'Allow',
+      Principal: { Service: 'ec2.amazonaws.com' },
+      Action: ['sts:AssumeRole'],
+    },
+  ],
 };

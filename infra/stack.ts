@@ -5,9 +5,10 @@ import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { DEFAULTS, type Params } from '../runner/params.ts';
 import { SecureBucket } from './bucket.ts';
+import type { Bundle } from './bundle.ts';
 import type { Config } from './config.ts';
 import { LoaderInstance } from './instance.ts';
-import { INSTANCE, RESULTS_PREFIX, resultKeys } from './layout.ts';
+import { INSTANCE, RESULTS_PREFIX } from './layout.ts';
 import { InstanceNetwork } from './network.ts';
 import { InstanceRole } from './role.ts';
 import { Uploads, type RawFile } from './uploads.ts';
@@ -16,7 +17,8 @@ import { userData } from './userdata.ts';
 export type CensusEtlProps = {
   config: Config;
   raw: RawFile[];
-  bundle: { bundle: string; manifest: string; sha256: string };
+  /** The built release files for config.architecture, and their hash. */
+  bundle: Pick<Bundle, 'files' | 'sha256'>;
 };
 
 /** The AWS provider 5.x bindings pin 5.99.1 exactly; accept the 5.x line from there on. */
@@ -54,25 +56,43 @@ export class CensusEtlStack extends TerraformStack {
       unthrottled: false,
       retry: DEFAULTS.retry,
     };
+    // The release is its content: bundle and addon, params, data. No date, nothing else: the
+    // same release is the same instance, and deploying it again starts nothing.
     const release = createHash('sha256')
-      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256), date: config.ingestionDate }))
+      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256) }))
       .digest('hex')
       .slice(0, 16);
-    const uploads = new Uploads(this, 'uploads', { bucket, ingestionDate: config.ingestionDate, raw, bundle, params, release });
+    const { ingestionDate } = config;
+    const built = bundle.files;
+    const uploads = new Uploads(this, 'uploads', { bucket, ingestionDate, raw, built, params, release });
 
-    const role = new InstanceRole(this, 'instance-role', { bucket, readKeys: uploads.readKeys, writeKeys: resultKeys() });
-    const network = new InstanceNetwork(this, 'network', { sshCidr: config.ssh?.cidr ?? null });
+    const access = { bucket, readKeys: uploads.readKeys, resultsPrefix: RESULTS_PREFIX };
+    const role = new InstanceRole(this, 'instance-role', access);
+    const sshCidr = config.ssh?.cidr ?? null;
+    const network = new InstanceNetwork(this, 'network', { region: config.region, sshCidr });
     const loader = new LoaderInstance(this, 'loader', {
       instanceType: config.instanceType,
+      emulated: Boolean(config.localEndpoint),
+      architecture: config.architecture,
       instanceProfile: role.profile.name,
       securityGroupId: network.securityGroup.id,
       keyName: config.ssh?.keyName ?? null,
-      userData: userData({ region: config.region, bucket, releasePrefix: uploads.releasePrefix, timeLimitMinutes: config.timeLimitMinutes }),
+      userData: userData({
+        region: config.region,
+        bucket,
+        release,
+        architecture: config.architecture,
+        timeLimitMinutes: config.timeLimitMinutes,
+      }),
       // The instance starts working at boot: its objects and permissions must exist by then.
       dependsOn: [...uploads.objects, role.policy],
     });
 
     const dns = loader.instance.publicDns;
+    new TerraformOutput(this, 'region', { value: config.region });
+    new TerraformOutput(this, 'release', { value: release });
+    new TerraformOutput(this, 'time_limit_minutes', { value: config.timeLimitMinutes });
+    new TerraformOutput(this, 'instance_created_at', { value: loader.createdAt });
     new TerraformOutput(this, 'bucket', { value: bucket });
     new TerraformOutput(this, 'results_uri', { value: `s3://${bucket}/${RESULTS_PREFIX}` });
     new TerraformOutput(this, 'instance_id', { value: loader.instance.id });

@@ -1,24 +1,31 @@
 /**
  * What deploy puts in the bucket: the raw dataset (raw zone, by ingestion date) and one
- * release of the runner (bundle, its package.json, params pointing at those raw keys and at
- * the results prefix). Keys carry content hashes where content can change.
+ * release of the runner (RELEASE_FILES: bundle, native addon, params pointing at those raw
+ * keys and at the results prefix). Keys carry content hashes where content can change.
  */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
-import { AssetType, TerraformAsset } from 'cdktf';
+import { AssetType, DataResource, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import type { Params } from '../runner/params.ts';
-import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix } from './layout.ts';
+import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix, type BuiltFile } from './layout.ts';
+
+const CONTENT_TYPES: Record<BuiltFile, string> = {
+  bundle: 'text/javascript',
+  addon: 'application/octet-stream',
+};
 
 export type RawFile = { name: string; path: string; sha256: string };
 
 export type UploadsProps = {
   bucket: string;
-  ingestionDate: string;
+  /** YYYY-MM-DD as the user set it, or null: the day of the first deploy of this data. */
+  ingestionDate: string | null;
   raw: RawFile[];
-  bundle: { bundle: string; manifest: string; sha256: string };
-  /** Everything of the runner's params but sources and results, which point into this bucket. */
+  /** The built release files (RELEASE_FILES but params), as local paths. */
+  built: Record<BuiltFile, string>;
+  /** Everything of the runner's params but sources, results and release, which this sets. */
   params: Omit<Params, 'sources' | 'results' | 'release'>;
-  /** Identifies this release: changes whenever the bundle or params change. */
+  /** Identifies this release: a content hash, which changes whenever the bundle, params or data do. */
   release: string;
 };
 
@@ -26,19 +33,35 @@ export class Uploads extends Construct {
   readonly releasePrefix: string;
   readonly readKeys: string[];
   readonly objects: S3Object[] = [];
+  /** The raw zone's partition (YYYY/MM/DD), as Terraform resolved it. */
+  readonly partition: string;
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
-    const { bucket, ingestionDate, raw, bundle, params, release } = props;
+    const { bucket, ingestionDate, raw, built, params, release } = props;
     this.releasePrefix = releasePrefix(release);
 
-    const file = (name: string, key: string, source: string, contentType: string) => {
-      const asset = new TerraformAsset(this, `${name}-asset`, { path: source, type: AssetType.FILE });
-      this.objects.push(new S3Object(this, name, { bucket, key, source: asset.path, sourceHash: asset.assetHash, contentType }));
+    // The partition is resolved once, at the first deploy of this data, and kept: a deploy on a
+    // later day changes nothing. New data (checksums) or an explicit date make a new one.
+    const today = '${formatdate("YYYY/MM/DD", plantimestamp())}';
+    const partition = new DataResource(this, 'ingestion-date', {
+      input: { partition: ingestionDate ? ingestionDate.replaceAll('-', '/') : today },
+      triggersReplace: { raw: raw.map((f) => f.sha256).join(' '), explicit: ingestionDate ?? '' },
+      lifecycle: { ignoreChanges: ['input'] },
+    });
+    this.partition = partition.getStringAttribute('output.partition');
+
+    const file = (name: string, key: string, local: string, contentType: string) => {
+      const asset = new TerraformAsset(this, `${name}-asset`, { path: local, type: AssetType.FILE });
+      const sourceHash = asset.assetHash;
+      const source = asset.path;
+      this.objects.push(new S3Object(this, name, { bucket, key, source, sourceHash, contentType }));
       return key;
     };
 
-    const rawKeys = raw.map((f) => file(`raw-${f.name}`, rawKey(ingestionDate, f.name), f.path, 'text/plain'));
+    const rawKeys = raw.map((f) =>
+      file(`raw-${f.name}`, rawKey(this.partition, f.name), f.path, 'text/plain'),
+    );
     const runnerParams: Params = {
       ...params,
       release,
@@ -46,13 +69,13 @@ export class Uploads extends Construct {
       results: `s3://${bucket}/${RESULTS_PREFIX}`,
     };
     const paramsKey = this.releasePrefix + RELEASE_FILES.params;
-    this.objects.push(new S3Object(this, 'params', { bucket, key: paramsKey, content: `${JSON.stringify(runnerParams, null, 2)}\n`, contentType: 'application/json' }));
+    const content = `${JSON.stringify(runnerParams, null, 2)}\n`;
+    const contentType = 'application/json';
+    this.objects.push(new S3Object(this, 'params', { bucket, key: paramsKey, content, contentType }));
 
-    this.readKeys = [
-      file('bundle', this.releasePrefix + RELEASE_FILES.bundle, bundle.bundle, 'text/javascript'),
-      file('manifest', this.releasePrefix + RELEASE_FILES.manifest, bundle.manifest, 'application/json'),
-      paramsKey,
-      ...rawKeys,
-    ];
+    const builtKeys = (Object.entries(built) as [BuiltFile, string][]).map(([name, source]) =>
+      file(name, this.releasePrefix + RELEASE_FILES[name], source, CONTENT_TYPES[name]),
+    );
+    this.readKeys = [...builtKeys, paramsKey, ...rawKeys];
   }
 }

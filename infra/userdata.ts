@@ -1,60 +1,115 @@
 /**
  * The instance's user-data, as a pure function of what it needs to know. It runs once, as
- * root, at first boot: schedule the hard stop, install Node, fetch the release, run the
- * loader as a systemd service logging to a file, and power off, also after any failure
- * (having uploaded the log, which then tells what went wrong).
+ * root, at first boot: schedule the hard stop, name the run, check the machine is the
+ * architecture the release's native addon was built for, install Node 24, fetch the release
+ * (nothing else is downloaded, nothing is compiled), run the loader as a systemd service that
+ * logs to a file and that a watchdog stops a little before the time limit, and power off.
+ * Whatever stops the loader or the bootstrap (a failure, a crash, the out-of-memory killer,
+ * the watchdog), the log reaches the run's prefix and run.json says failed or stopped, and
+ * why: written after the loader has exited, it is the final word. latest.json is never touched.
+ * Terraform reads "\${" and "%{" in a string as its own templates: the script has neither.
  */
-import { RESULT_NAMES } from '../runner/results.ts';
-import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX } from './layout.ts';
+import { RESULT_NAMES, runPrefix } from '../runner/results.ts';
+import { ARCHITECTURES, type Architecture } from './architecture.ts';
+import { ENV, TIME_LIMIT } from './config.ts';
+import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX, releasePrefix } from './layout.ts';
 
 export type UserDataInput = {
   region: string;
   bucket: string;
-  /** s3 key prefix of this release (bundle, package.json, params), ending in "/". */
-  releasePrefix: string;
+  /** The release id (a content hash): its files are under releasePrefix(release). */
+  release: string;
+  /** The architecture the release's native addon is built for. */
+  architecture: Architecture;
   timeLimitMinutes: number;
 };
 
-/** Node 20 as Amazon Linux 2023 packages it: namespaced executables, whatever `node` points at. */
-export const NODE_PACKAGES = ['nodejs20', 'nodejs20-npm'] as const;
-const NODE = 'node-20';
-const NPM = 'npm-20';
+/** Node 24 LTS as Amazon Linux 2023 packages it: a namespaced executable, whatever `node` is. */
+export const NODE_PACKAGE = 'nodejs24';
+const NODE = 'node-24';
 
-export function userData({ region, bucket, releasePrefix, timeLimitMinutes }: UserDataInput): string {
+/** Seconds systemd waits after the watchdog's SIGTERM before it kills the loader. */
+const STOP_GRACE_SECONDS = 20;
+
+export function userData(input: UserDataInput): string {
+  const { region, bucket, release, architecture, timeLimitMinutes } = input;
   const { home, logDir, log, unitDir, service } = INSTANCE;
-  const release = `s3://${bucket}/${releasePrefix}`;
-  const logUri = `s3://${bucket}/${RESULTS_PREFIX}${RESULT_NAMES.log}`;
-  const fetches = Object.values(RELEASE_FILES).map((f) => `aws s3 cp --only-show-errors "${release}${f}" "${home}/${f}"`);
+  const releaseUri = `s3://${bucket}/${releasePrefix(release)}`;
+  const fetches = Object.values(RELEASE_FILES).map(
+    (f) => `aws s3 cp --only-show-errors "${releaseUri}${f}" "${home}/${f}"`,
+  );
+  const { uname, prebuild } = ARCHITECTURES[architecture];
+  const margin = TIME_LIMIT.watchdogMarginSeconds;
+  const paramsFile = `${home}/${RELEASE_FILES.params}`;
   return `#!/bin/bash
-# census-etl: one run of the loader on a fresh instance, then power off (the instance terminates).
+# census-etl: one run of the loader on a fresh instance, then power off (the instance stops).
 set -euo pipefail
 
-# The hard limit comes first: whatever happens next, the instance stops within it.
+# The hard limit comes first: whatever happens next, the instance powers off within it.
 shutdown -h +${timeLimitMinutes}
+booted=$(date +%s)
 
+# The run: its UTC start time first, so run ids sort by time, then the release.
+run_id="$(date -u +%Y%m%dT%H%M%SZ)-${release}"
+started_at=$(date -u +%FT%TZ)
+run_prefix="s3://${bucket}/${runPrefix(RESULTS_PREFIX, '$run_id')}"
 mkdir -p ${logDir} ${home}
 exec >>${log} 2>&1
-echo "census-etl bootstrap: $(date -u +%FT%TZ)"
+step() { echo "census-etl bootstrap: $(date -u +%FT%T.%3NZ) $*"; }
+step "run $run_id starting on $(uname -m)"
 export AWS_REGION=${region} AWS_DEFAULT_REGION=${region}
-loader_done=false
 
-# On any exit: unless the loader published (its log included), upload this log, then power off.
+# What the run is, should this script end now: it says so in run.json unless it completed.
+state=failed
+why="the bootstrap failed"
+
+# A JSON string: control characters made spaces, backslashes and quotes escaped. (Called from
+# the EXIT trap only, which shellcheck cannot see.)
+# shellcheck disable=SC2317
+json() {
+  printf '"%s"' "$(printf '%s' "$1" | tr '\\000-\\037' ' ' | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g')"
+}
+
+# On any exit: unless the loader completed (it published everything itself), the log and
+# run.json go to the run's prefix; then power off.
+# shellcheck disable=SC2317
 finish() {
   local status=$?
   trap - EXIT
-  if [[ $loader_done != true ]]; then
-    echo "census-etl bootstrap failed (exit $status); uploading this log to ${logUri}"
-    aws s3 cp --only-show-errors ${log} "${logUri}" || echo "log upload failed"
+  if [[ $state != complete ]]; then
+    step "$state (exit $status): $why; uploading this log and run.json to $run_prefix"
+    aws s3 cp --only-show-errors ${log} "$run_prefix"${RESULT_NAMES.log} || step "log upload failed"
+    printf '{"run":%s,"release":%s,"state":%s,"why":%s,"startedAt":%s,"updatedAt":%s,"progress":null}\\n' \\
+      "$(json "$run_id")" "$(json "${release}")" "$(json "$state")" "$(json "$why")" \\
+      "$(json "$started_at")" "$(json "$(date -u +%FT%TZ)")" |
+      aws s3 cp --only-show-errors --content-type application/json - "$run_prefix"${RESULT_NAMES.run} ||
+      step "run.json upload failed"
   fi
   shutdown -h now
 }
 trap finish EXIT
 
-dnf install -y -q ${NODE_PACKAGES.join(' ')}
-${fetches.join('\n')}
-(cd ${home} && ${NPM} install --omit=dev --no-audit --no-fund --cache ${home}/.npm)
+# The release carries better-sqlite3's addon for one architecture: any other machine cannot load it.
+if [[ $(uname -m) != ${uname} ]]; then
+  why="this release's native addon is ${prebuild} (${uname}), but this machine is $(uname -m):"
+  why+=" deploy again so the release matches the instance type"
+  step "$why"
+  exit 1
+fi
 
-cat >${unitDir}/${service} <<'UNIT'
+why="dnf install ${NODE_PACKAGE} failed"
+step "installing Node.js 24 (dnf install ${NODE_PACKAGE})"
+dnf install -y -q ${NODE_PACKAGE}
+why="fetching the release from ${releaseUri} failed"
+step "fetching the release from ${releaseUri}"
+${fetches.join('\n')}
+
+# The watchdog: a oneshot's start is its whole run, so its start timeout stops the loader
+# (SIGTERM, then SIGKILL) ${margin} s before the time limit, leaving time to record why.
+watchdog=$((booted + ${timeLimitMinutes * 60 - margin} - $(date +%s)))
+why="no time left for the loader before the time limit (${ENV.timeLimitMinutes}=${timeLimitMinutes})"
+((watchdog > 0))
+cat >${unitDir}/${service} <<UNIT
 [Unit]
 Description=census-etl loader (one run, then exit)
 
@@ -62,14 +117,41 @@ Description=census-etl loader (one run, then exit)
 Type=oneshot
 Environment=AWS_REGION=${region}
 WorkingDirectory=${home}
-ExecStart=${NODE} ${home}/${RELEASE_FILES.bundle} run --params ${home}/${RELEASE_FILES.params}
+ExecStart=${NODE} ${home}/${RELEASE_FILES.bundle} run --params ${paramsFile} --run-id $run_id
+TimeoutStartSec=$watchdog
+TimeoutStopSec=${STOP_GRACE_SECONDS}
 # The loader writes its own lines to the log; its errors join them there.
 StandardOutput=null
 StandardError=append:${log}
 UNIT
 systemctl daemon-reload
-systemctl start ${service}
-loader_done=true
-echo "census-etl bootstrap: loader finished and published; powering off"
+step "starting the loader (${service}); the watchdog stops it in $watchdog s"
+if systemctl start ${service}; then
+  state=complete
+  step "loader finished and published; powering off"
+  exit 0
+fi
+
+# Why the loader ended, as systemd saw it; with its last error line when it failed.
+result=$(systemctl show -p Result --value ${service})
+code=$(systemctl show -p ExecMainStatus --value ${service})
+error=$(grep -h 'census-etl: error: ' ${log} | tail -n 1 | sed 's/.*census-etl: error: //') || error=''
+case $result in
+  timeout)
+    state=stopped
+    why="stopped by the time limit: ${ENV.timeLimitMinutes}=${timeLimitMinutes}"
+    why+=" (the watchdog stops the loader ${margin} s before it)"
+    ;;
+  oom-kill) why="the loader was killed by the kernel for lack of memory (the out-of-memory killer)" ;;
+  signal)
+    why="the loader was killed by signal $code"
+    if ((code == 9)); then why+=" (SIGKILL: often the out-of-memory killer)"; fi
+    ;;
+  *)
+    why="the loader failed (exit status $code)"
+    if [[ -n $error ]]; then why+=": $error"; fi
+    ;;
+esac
+exit 1
 `;
 }

@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Testing } from 'cdktf';
-import { readConfig } from '../../infra/config.ts';
+import { Testing, type App } from 'cdktf';
+import { readConfig, type Config } from '../../infra/config.ts';
 import { STACK_NAME } from '../../infra/layout.ts';
 import { CensusEtlStack } from '../../infra/stack.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -24,14 +24,19 @@ export function only(json: Synth, type: string): Record<string, any> {
 }
 
 export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("runner")'): Synth {
+  const config = readConfig(env);
+  return JSON.parse(Testing.synth(testStack(Testing.app(), config, bundleText)));
+}
+
+/** The stack with test inputs: small raw files and a stand-in bundle and addon. */
+export function testStack(app: App, config: Config, bundleText = 'console.log("runner")'): CensusEtlStack {
   const dir = tempDir('census-synth-');
   const file = (name: string, text: string) => {
     writeFileSync(path.join(dir, name), text);
     return path.join(dir, name);
   };
   const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({ name, path: file(name, `${name}\n`), sha256: String(i).repeat(64) }));
-  const bundle = { bundle: file('cli.mjs', bundleText), manifest: file('package.json', '{}'), sha256: createHash('sha256').update(bundleText).digest('hex') };
-  const config = readConfig({ CENSUS_INGESTION_DATE: '2026-03-07', ...env });
-  const stack = new CensusEtlStack(Testing.app(), STACK_NAME, { config, raw, bundle });
-  return JSON.parse(Testing.synth(stack));
+  const files = { bundle: file('cli.mjs', bundleText), addon: file('better_sqlite3.node', 'addon') };
+  const bundle = { files, sha256: createHash('sha256').update(bundleText).digest('hex') };
+  return new CensusEtlStack(app, STACK_NAME, { config, raw, bundle });
 }

@@ -1,48 +1,184 @@
-/** npm run logs: ssh to the instance named in the stack outputs and follow the loader's log. */
+/**
+ * npm run logs: follows the instance's run from S3 (moto), as the instance and the loader write
+ * it (runner/results.ts's layout), until run.json ends it; waits, saying so, until the run
+ * exists; `--ssh` keeps the SSH tail. The stack's outputs come from a state Terraform wrote.
+ */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { startMoto, type Moto } from '../../infra/moto.ts';
+import { runId, type RunDocument, type RunState } from '../../runner/results.ts';
 import { ROOT } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { createBucket, type Bucket } from '../support/s3.ts';
+import { skipUnless } from '../support/tools.ts';
+import { applyOutputs } from './state.ts';
 
-/** Runs the script with a stack state holding `outputs` and an `ssh` that prints its arguments. */
-function logs(outputs: Record<string, string>, ...args: string[]) {
-  const dir = tempDir();
-  const state = path.join(dir, 'terraform.tfstate');
-  writeFileSync(state, JSON.stringify({ version: 4, outputs: Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { value, type: 'string' }])) }));
-  writeFileSync(path.join(dir, 'ssh'), '#!/bin/sh\necho "ssh $*"\n');
-  chmodSync(path.join(dir, 'ssh'), 0o755);
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'logs.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, CENSUS_STATE_FILE: state },
-    encoding: 'utf8',
-  });
-}
+const skip = skipUnless('terraform') || skipUnless('moto_server');
+let moto: Moto;
+let results: Bucket;
+const bucket = 'census-logs';
+
+before(async () => {
+  if (skip) return;
+  moto = await startMoto();
+  results = await createBucket(moto, bucket);
+});
+after(async () => moto?.stop());
 
 const deployed = {
-  results_uri: 's3://census-etl-1/results/',
+  region: 'us-east-1',
+  release: 'r1',
+  time_limit_minutes: '10',
   instance_id: 'i-0abc',
   public_dns: 'ec2-203-0-113-9.compute-1.amazonaws.com',
   ssh_command: 'ssh ec2-user@ec2-203-0-113-9.compute-1.amazonaws.com',
 };
 
-test('follows the loader log over ssh; extra arguments reach ssh first', () => {
-  const r = logs(deployed, '-i', 'key.pem');
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), 'ssh -i key.pem ec2-user@ec2-203-0-113-9.compute-1.amazonaws.com tail -n +1 -F /var/log/census-etl/census-etl.log');
-});
+/**
+ * The environment of `npm run logs` for a stack whose state Terraform wrote from `outputs`,
+ * with an `ssh` on PATH that prints its arguments.
+ */
+function stack(outputs: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...moto.env, CENSUS_STATE_FILE: path.join(tempDir(), 'terraform.tfstate') };
+  applyOutputs(env, outputs);
+  const bin = tempDir();
+  writeFileSync(path.join(bin, 'ssh'), '#!/bin/sh\necho "ssh $*"\n');
+  chmodSync(path.join(bin, 'ssh'), 0o755);
+  return { ...env, PATH: `${bin}:${process.env.PATH}` };
+}
 
-test('a stack without SSH says how to allow it', () => {
-  const r = logs({ ...deployed, ssh_command: 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH' });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /logs: the stack allows no SSH \(none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH\)/);
-  assert.equal(r.stdout, '');
-});
+const LOGS = ['--import', 'tsx', path.join(ROOT, 'scripts', 'logs.ts')];
 
-test('a terminated instance (no public DNS) is reported, not ssh-ed to', () => {
-  const r = logs({ ...deployed, public_dns: '' });
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /instance i-0abc has no public DNS name/);
-});
+/** `npm run logs` started (in the project folder, as npm runs it); resolves with how it ended. */
+function logs(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const child = spawn(process.execPath, [...LOGS, ...args], { cwd: ROOT, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const ended = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (status) => resolve({ status, stdout, stderr })),
+  );
+  return { ended, stdout: () => stdout, stderr: () => stderr };
+}
+
+const until = async (what: string, ok: () => boolean, ms = 30_000) => {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+/** Writes a run's log and run.json under `prefix`, as the loader (or the instance) does. */
+async function write(prefix: string, run: string, state: RunState, log: string, why: string | null = null) {
+  const now = new Date().toISOString();
+  const doc: RunDocument = { run, release: 'r1', state, why, startedAt: now, updatedAt: now, progress: null };
+  await results.put(`${prefix}${run}/census-etl.log`, log);
+  await results.put(`${prefix}${run}/run.json`, JSON.stringify(doc));
+}
+
+test(
+  'follows a live run from S3 as its log grows, each line once, and ends when it completes',
+  { skip },
+  async () => {
+    const run = runId(new Date(), 'r1');
+    const env = stack({
+      ...deployed,
+      results_uri: `s3://${bucket}/live/`,
+      instance_created_at: new Date().toISOString(),
+    });
+    await write('live/', run, 'running', 'batch 1/3\n');
+    const following = logs(env);
+    await until('the first lines', () => following.stdout().includes('batch 1/3\n'));
+    assert.match(
+      following.stderr(),
+      new RegExp(`logs: following run ${run} from s3://${bucket}/live/${run}/`),
+    );
+    await write('live/', run, 'running', 'batch 1/3\nbatch 2/3\n');
+    await until('more lines', () => following.stdout().includes('batch 2/3\n'));
+    await write('live/', run, 'complete', 'batch 1/3\nbatch 2/3\nbatch 3/3\npublished\n');
+    const r = await following.ended;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'batch 1/3\nbatch 2/3\nbatch 3/3\npublished\n');
+    assert.match(r.stderr, new RegExp(`logs: run ${run} is complete`));
+  },
+);
+
+test(
+  'waits, saying for what, until the instance starts its run; runs from before the instance are not it',
+  { skip },
+  async () => {
+    const created = new Date();
+    await write(
+      'wait/',
+      runId(new Date(created.getTime() - 3_600_000), 'r1'),
+      'complete',
+      'an earlier run\n',
+    );
+    const env = stack({
+      ...deployed,
+      results_uri: `s3://${bucket}/wait/`,
+      instance_created_at: created.toISOString(),
+    });
+    const following = logs(env);
+    await until('the wait to be said', () => following.stderr().includes('waiting for instance'));
+    assert.match(
+      following.stderr(),
+      /logs: waiting for instance i-0abc \(created \S+\) to start its run under s3:\/\/census-logs\/wait\/: /,
+    );
+    const run = runId(new Date(), 'r1');
+    await write(
+      'wait/',
+      run,
+      'failed',
+      'census-etl: error: gone\n',
+      'the loader failed (exit status 1): gone',
+    );
+    const r = await following.ended;
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, 'census-etl: error: gone\n', 'the earlier run is not followed');
+    assert.match(
+      r.stderr,
+      new RegExp(`logs: run ${run} failed: the loader failed \\(exit status 1\\): gone`),
+    );
+  },
+);
+
+test(
+  '--ssh follows the log on the instance; extra arguments reach ssh first; no SSH says so',
+  { skip },
+  () => {
+    const run = (outputs: Record<string, string>, ...args: string[]) =>
+      spawnSync(process.execPath, [...LOGS, '--ssh', ...args], {
+        cwd: ROOT,
+        env: stack(outputs),
+        encoding: 'utf8',
+      });
+    const base = {
+      ...deployed,
+      results_uri: `s3://${bucket}/ssh/`,
+      instance_created_at: new Date().toISOString(),
+    };
+    const r = run(base, '-i', 'key.pem');
+    assert.equal(r.status, 0, r.stderr);
+    const tail = 'tail -n +1 -F /var/log/census-etl/census-etl.log';
+    assert.equal(r.stdout.trim(), `ssh -i key.pem ec2-user@ec2-203-0-113-9.compute-1.amazonaws.com ${tail}`);
+
+    const closed = run({
+      ...base,
+      ssh_command: 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH',
+    });
+    assert.equal(closed.status, 1);
+    assert.match(
+      closed.stderr,
+      /logs: the stack allows no SSH \(none: set .*\); npm run logs follows the run from S3/,
+    );
+    const stopped = run({ ...base, public_dns: '' });
+    assert.equal(stopped.status, 1);
+    assert.match(stopped.stderr, /instance i-0abc has no public DNS name/);
+  },
+);

@@ -1,36 +1,74 @@
-/** npm run sync against a real S3 (moto): verified downloads, a report, clear failures. */
+/**
+ * npm run sync against a real S3 (moto) holding runs in the layout of runner/results.ts: real
+ * runs published by the loader, and run.json documents as the instance writes them for runs
+ * that failed, were stopped, or are still going. Verified downloads, a report, plain words.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { startMoto, type Moto } from '../../infra/moto.ts';
+import type { RunDocument, RunState } from '../../runner/results.ts';
 import { ROOT, runCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
-import { startMoto, type Moto } from '../../infra/moto.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
+import { applyOutputs } from './state.ts';
 
 const skip = skipUnless('moto_server');
 let moto: Moto;
 let results: Bucket;
 const bucket = 'census-sync';
 
-/** The sync script as the user runs it, with the stack's results location given. */
-function sync(resultsUri: string, out: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'sync.ts'), '--out', out], {
+/** The sync script as the user runs it (in the project folder), with the results location given. */
+function sync(resultsUri: string, out: string, ...args: string[]) {
+  const script = path.join(ROOT, 'scripts', 'sync.ts');
+  return spawnSync(process.execPath, ['--import', 'tsx', script, '--out', out, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...moto.env, CENSUS_RESULTS_URI: resultsUri },
     encoding: 'utf8',
   });
 }
 
-/** A real published run under `prefix`. */
-function publish(prefix: string): void {
+/** A real run, published by the loader under `prefix` as `run` (release "local"). */
+function publish(prefix: string, run: string): void {
   const dir = writeSources([lines([...records(20), record(3, { age: 'x' })]), lines(records(5, 20))]);
-  const r = runCli(['run', '--unthrottled', '--data-dir', dir, '--db', path.join(dir, 'out', 'c.db'), '--log', path.join(dir, 'out', 'c.log'), '--results', `s3://${bucket}/${prefix}`], moto.env);
+  const out = (name: string) => path.join(dir, 'out', name);
+  const args = ['run', '--unthrottled', '--data-dir', dir, '--db', out('c.db'), '--log', out('c.log')];
+  const r = runCli([...args, '--results', `s3://${bucket}/${prefix}`, '--run-id', run], moto.env);
   assert.equal(r.code, 0, r.stderr);
 }
+
+/** A run that did not complete, as the instance records it: its log and its run.json. */
+async function record_(
+  prefix: string,
+  run: string,
+  state: RunState,
+  why: string | null,
+  updatedAt = new Date(),
+) {
+  const progress =
+    state === 'running'
+      ? { batches: 3, linesRead: 30, lines: 100, percent: 30, loaded: 30, quarantined: 0, skipped: 0 }
+      : null;
+  const doc: RunDocument = {
+    run,
+    release: 'local',
+    state,
+    why,
+    startedAt: updatedAt.toISOString(),
+    updatedAt: updatedAt.toISOString(),
+    progress,
+  };
+  await results.put(`${prefix}${run}/census-etl.log`, `log of ${run}\n`);
+  await results.put(`${prefix}${run}/run.json`, JSON.stringify(doc));
+}
+
+const RUN1 = '20261101T100000Z-local';
+const RUN2 = '20261102T100000Z-local';
+const RUN3 = '20261103T100000Z-local';
 
 before(async () => {
   if (skip) return;
@@ -39,59 +77,168 @@ before(async () => {
 });
 after(async () => moto?.stop());
 
-test('downloads db, log and summary, checks them, and writes the report next to them', { skip }, () => {
-  publish('ok/');
-  const out = tempDir();
-  const r = sync(`s3://${bucket}/ok/`, out);
-  assert.equal(r.status, 0, r.stderr);
-  for (const name of ['census.db', 'census-etl.log', 'summary.json']) assert.ok(r.stdout.includes(path.join(out, name)), name);
-  const db = new Database(path.join(out, 'census.db'), { readonly: true });
-  assert.equal(db.prepare('SELECT count(*) FROM adult').pluck().get(), 25);
-  db.close();
-  const report = r.stdout.trim().split('\n').slice(3);
-  assert.ok(report.length > 0 && report.every((f) => existsSync(f)), `report files: ${report.join(', ')}`);
+const count = (db: string) => {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare('SELECT count(*) FROM adult').pluck().get();
+  } finally {
+    d.close();
+  }
+};
+
+test(
+  'the latest complete run: db, log, summary checked and written to <out>/<run>/, with the report',
+  { skip },
+  () => {
+    publish('ok/', RUN1);
+    publish('ok/', RUN2);
+    const out = tempDir();
+    const r = sync(`s3://${bucket}/ok/`, out);
+    assert.equal(r.status, 0, r.stderr);
+    const [head, ...files] = r.stdout.trim().split('\n');
+    assert.match(head, new RegExp(`^latest complete run ${RUN2} \\(release local, completed \\S+\\):$`));
+    const dir = path.join(out, RUN2);
+    for (const name of ['census.db', 'census-etl.log', 'summary.json'])
+      assert.ok(files.includes(path.join(dir, name)), name);
+    assert.ok(files.length > 3 && files.every((f) => existsSync(f)), `files: ${files.join(', ')}`);
+    assert.equal(count(path.join(dir, 'census.db')), 25);
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')).run, RUN2);
+
+    const older = sync(`s3://${bucket}/ok/`, out, '--run', RUN1);
+    assert.equal(older.status, 0, older.stderr);
+    assert.match(older.stdout, new RegExp(`^run ${RUN1} \\(release local\\):\\n`));
+    assert.ok(existsSync(path.join(out, RUN1, 'census.db')));
+  },
+);
+
+test(
+  'the newest run failed: sync says so and saves its log; the latest complete run is still downloaded',
+  { skip },
+  async () => {
+    publish('failed/', RUN1);
+    await record_(
+      'failed/',
+      RUN2,
+      'failed',
+      'the loader failed (exit status 1): source x: SHA-256 is 00, expected 11',
+    );
+    const out = tempDir();
+    const r = sync(`s3://${bucket}/failed/`, out);
+    assert.equal(r.status, 1);
+    const log = path.join(out, RUN2, 'census-etl.log');
+    assert.ok(
+      r.stdout.startsWith(
+        `newest run ${RUN2} failed: ` +
+        'the loader failed (exit status 1): source x: SHA-256 is 00, expected 11\n' +
+          `its log: ${log}\nlatest complete run ${RUN1} `,
+      ),
+      r.stdout,
+    );
+    assert.equal(readFileSync(log, 'utf8'), `log of ${RUN2}\n`);
+    assert.equal(count(path.join(out, RUN1, 'census.db')), 25);
+  },
+);
+
+test('the newest run was stopped by the time limit: said, with its log', { skip }, async () => {
+  publish('stopped/', RUN1);
+  await record_('stopped/', RUN2, 'stopped', 'stopped by the time limit: CENSUS_TIME_LIMIT_MINUTES=30');
+  const r = sync(`s3://${bucket}/stopped/`, tempDir());
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^newest run ${RUN2} was stopped: stopped by the time limit: CENSUS_TIME_LIMIT_MINUTES=30\\nits log: `,
+    ),
+  );
 });
 
+test(
+  'the newest run is still going: its progress; silent for too long: no news since when',
+  { skip },
+  async () => {
+    publish('going/', RUN1);
+    await record_('going/', RUN2, 'running', null);
+    const going = sync(`s3://${bucket}/going/`, tempDir());
+    assert.equal(going.status, 0, going.stderr);
+    assert.match(
+      going.stdout,
+      new RegExp(
+        `^newest run ${RUN2} is still going: batch 3, 30% of 100 lines ` +
+          '\\(updated \\d+ s ago\\); npm run logs follows it\\n',
+      ),
+    );
+
+    await record_('going/', RUN3, 'running', null, new Date(Date.now() - 5 * 60_000));
+    const silent = sync(`s3://${bucket}/going/`, tempDir());
+    assert.equal(silent.status, 1);
+    assert.match(
+      silent.stdout,
+      new RegExp(
+        `^newest run ${RUN3} says it is running \\(batch 3, 30% of 100 lines\\), ` +
+          'but there is no news since \\S+ \\(5 min ago\\)',
+      ),
+    );
+  },
+);
+
+test(
+  '--list: every run, its state, progress, update and why; the latest complete one marked',
+  { skip },
+  async () => {
+    publish('list/', RUN1);
+    await record_('list/', RUN2, 'failed', 'the loader failed (exit status 1): boom');
+    await record_('list/', RUN3, 'running', null);
+    const r = sync(`s3://${bucket}/list/`, tempDir(), '--list');
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n');
+    assert.equal(rows[0], `runs at s3://${bucket}/list/ (* latest complete):`);
+    assert.match(rows[1], new RegExp(`^\\* ${RUN1} {2}complete {2} +100% {2}\\S+$`));
+    assert.match(
+      rows[2],
+      new RegExp(`^  ${RUN2} {2}failed {4} +- {2}\\S+ {2}the loader failed \\(exit status 1\\): boom$`),
+    );
+    assert.match(rows[3], new RegExp(`^  ${RUN3} {2}running {3} +30% {2}\\S+$`));
+  },
+);
+
 test('a database that does not match the summary checksum is refused', { skip }, async () => {
-  publish('tampered/');
-  await results.put('tampered/census.db', 'not the database');
+  publish('tampered/', RUN1);
+  await results.put(`tampered/${RUN1}/census.db`, 'not the database');
   const out = tempDir();
   const r = sync(`s3://${bucket}/tampered/`, out);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^sync: s3:\/\/census-sync\/tampered\/census\.db: sha256 [0-9a-f]{64} is not the [0-9a-f]{64} that summary\.json lists$/m);
-  assert.ok(!existsSync(path.join(out, 'census.db')));
+  const object = `s3://${bucket}/tampered/${RUN1}/census.db`;
+  const message = `sync: ${object}: sha256 [0-9a-f]{64} is not the [0-9a-f]{64} that summary.json lists`;
+  assert.match(r.stderr, new RegExp(`^${message}$`, 'm'));
+  assert.ok(!existsSync(path.join(out, RUN1, 'census.db')));
 });
 
-test('a failed run: the log is downloaded and the message says the run published nothing', { skip }, async () => {
-  await results.put('failed/census-etl.log', 'census-etl: error: source gone\n');
-  const out = tempDir();
-  const r = sync(`s3://${bucket}/failed/`, out);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /the run did not publish a database \(no summary\.json at s3:\/\/census-sync\/failed\/\); its log is in .*census-etl\.log/);
-  assert.equal(readFileSync(path.join(out, 'census-etl.log'), 'utf8'), 'census-etl: error: source gone\n');
+test('nothing yet: no run has started; only failed runs: none has completed', { skip }, async () => {
+  const none = sync(`s3://${bucket}/none/`, tempDir());
+  assert.equal(none.status, 1);
+  assert.match(
+    none.stderr,
+    /^sync: no run at s3:\/\/census-sync\/none\/ yet: the instance has not started one/,
+  );
+  await record_('none/', RUN1, 'failed', 'the bootstrap failed');
+  const failed = sync(`s3://${bucket}/none/`, tempDir());
+  assert.equal(failed.status, 1);
+  assert.match(failed.stdout, /\nno run at s3:\/\/census-sync\/none\/ has completed yet\n$/);
 });
 
-test('nothing yet: the run is still going', { skip }, async () => {
-  await results.delete('none/summary.json');
-  const r = sync(`s3://${bucket}/none/`, tempDir());
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /no results at s3:\/\/census-sync\/none\/ yet: the run is still going/);
-});
-
-test('without CENSUS_RESULTS_URI, the location comes from the stack state; no state says to deploy first', { skip }, () => {
+const fromState = { skip: skip || skipUnless('terraform') };
+test('without CENSUS_RESULTS_URI, the location comes from the state; none: deploy first', fromState, () => {
   const state = path.join(tempDir(), 'terraform.tfstate');
-  const run = () =>
-    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'sync.ts'), '--out', tempDir()], {
-      cwd: ROOT,
-      env: { ...process.env, ...moto.env, CENSUS_RESULTS_URI: '', CENSUS_STATE_FILE: state },
-      encoding: 'utf8',
-    });
+  const env = { ...process.env, ...moto.env, CENSUS_RESULTS_URI: '', CENSUS_STATE_FILE: state };
+  const script = path.join(ROOT, 'scripts', 'sync.ts');
+  const args = ['--import', 'tsx', script, '--out', tempDir()];
+  const run = () => spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8' });
   const missing = run();
   assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /no deployed stack: cannot read .*terraform\.tfstate \(ENOENT\); run `npx cdktf deploy` first/);
+  assert.match(missing.stderr, /no deployed stack: cannot read .*\.tfstate \(ENOENT\); run `npx cdktf/);
 
-  publish('from-state/');
-  writeFileSync(state, JSON.stringify({ version: 4, outputs: { results_uri: { value: `s3://${bucket}/from-state/`, type: 'string' } } }));
+  publish('from-state/', RUN1);
+  applyOutputs(env, { region: 'us-east-1', results_uri: `s3://${bucket}/from-state/` });
   const found = run();
   assert.equal(found.status, 0, found.stderr);
 });

@@ -1,0 +1,126 @@
+/**
+ * The real user-data booted on the twin's bare instance, with a stand-in release whose "loader"
+ * fails, is killed, or hangs until the watchdog stops it: whatever stops it, the log and a
+ * run.json saying failed or stopped, and why, reach the run's prefix; latest.json is never
+ * written; the instance powers off. (The twin boots the real loader: test/infra/twin.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { hostArchitecture } from '../../infra/architecture.ts';
+import { RELEASE_FILES, releasePrefix } from '../../infra/layout.ts';
+import { startMoto, type Moto } from '../../infra/moto.ts';
+import { bootInstance, type BootOutcome } from '../../infra/twin-instance.ts';
+import { userData } from '../../infra/userdata.ts';
+import { RUN_ID, type RunDocument } from '../../runner/results.ts';
+import { tempDir } from '../support/fixtures.ts';
+import { createBucket, type Bucket } from '../support/s3.ts';
+import { skipUnless } from '../support/tools.ts';
+
+const skip = skipUnless('unshare') || skipUnless('ip') || skipUnless('moto_server') || skipUnless('aws');
+let moto: Moto;
+let bucket: Bucket;
+
+before(async () => {
+  if (skip) return;
+  moto = await startMoto();
+  bucket = await createBucket(moto, 'census-boot');
+});
+after(async () => moto?.stop());
+
+/** Stand-in loaders: each says its arguments on stderr (the log), then ends its own way. */
+const LOADERS = {
+  fails:
+    'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
+      'process.stderr.write(`census-etl: error: source "x\\\\y": gone\\n`);\n' +
+      'process.exit(1);',
+  killed:
+    'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
+      'process.kill(process.pid, "SIGKILL");',
+  hangs: [
+    'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);',
+    'process.on("SIGTERM", () => {',
+    '  process.stderr.write("census-etl: stopped by SIGTERM\\n");',
+    '  process.exit(143);',
+    '});',
+    'setInterval(() => {}, 1000);',
+  ].join('\n'),
+};
+
+type Booted = BootOutcome & { run: string; doc: RunDocument; log: string; keys: string[] };
+
+/** Uploads a release whose loader is `loader`, boots the user-data for it, reads what S3 holds. */
+async function boot(release: keyof typeof LOADERS, watchdogSeconds?: number): Promise<Booted> {
+  const prefix = releasePrefix(release);
+  await bucket.put(prefix + RELEASE_FILES.bundle, LOADERS[release]);
+  await bucket.put(prefix + RELEASE_FILES.addon, 'no addon: the stand-in loaders load none');
+  await bucket.put(prefix + RELEASE_FILES.params, '{}');
+  const input = { region: 'us-east-1', bucket: bucket.name, release, timeLimitMinutes: 10 };
+  const outcome = await bootInstance({
+    dir: tempDir('census-boot-'),
+    userData: userData({ ...input, architecture: hostArchitecture() }),
+    aws: { ...moto.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    s3Port: moto.port,
+    timeLimitMs: 120_000,
+    watchdogSeconds,
+  });
+  const keys = (await bucket.keys('results/')).filter((k) => k.endsWith(`-${release}/run.json`));
+  assert.equal(keys.length, 1, `one run of release ${release}: ${keys}`);
+  const run = keys[0].split('/')[1];
+  const doc = JSON.parse((await bucket.get(keys[0])).toString('utf8')) as RunDocument;
+  const log = (await bucket.get(`results/${run}/census-etl.log`)).toString('utf8');
+  return { ...outcome, run, doc, log, keys: await bucket.keys(`results/${run}/`) };
+}
+
+/** What every run that did not complete must show. */
+function recorded(b: Booted, release: string, state: 'failed' | 'stopped'): void {
+  assert.equal(b.ended, 'powered off');
+  assert.equal(b.calls.at(-1), 'shutdown -h now');
+  assert.match(b.run, RUN_ID);
+  assert.ok(b.run.endsWith(`-${release}`));
+  assert.deepEqual(b.keys, [`results/${b.run}/census-etl.log`, `results/${b.run}/run.json`]);
+  assert.deepEqual([b.doc.run, b.doc.release, b.doc.state, b.doc.progress], [b.run, release, state, null]);
+  assert.ok(Date.parse(b.doc.startedAt) <= Date.parse(b.doc.updatedAt));
+  assert.match(b.log, new RegExp(`^argv run --params /opt/census-etl/params.json --run-id ${b.run}$`, 'm'));
+  assert.match(b.log, new RegExp(`census-etl bootstrap: \\S+ ${state} \\(exit 1\\): `));
+}
+
+test(
+  'a loader that fails: run.json failed, why = its exit status and last error line (JSON-escaped)',
+  { skip },
+  async () => {
+    const b = await boot('fails');
+    recorded(b, 'fails', 'failed');
+    assert.equal(b.doc.why, 'the loader failed (exit status 1): source "x\\y": gone');
+    assert.deepEqual(await bucket.keys('results/latest.json'), []);
+  },
+);
+
+test(
+  'a loader killed (SIGKILL, as the OOM killer does): run.json failed, why names the signal',
+  { skip },
+  async () => {
+    const b = await boot('killed');
+    recorded(b, 'killed', 'failed');
+    assert.equal(b.doc.why, 'the loader was killed by signal 9 (SIGKILL: often the out-of-memory killer)');
+  },
+);
+
+test(
+  'a loader the watchdog stops (fired early by the twin): run.json stopped by the time limit, log kept',
+  { skip },
+  async () => {
+    const b = await boot('hangs', 2);
+    recorded(b, 'hangs', 'stopped');
+    assert.equal(
+      b.doc.why,
+      'stopped by the time limit: CENSUS_TIME_LIMIT_MINUTES=10 ' +
+        '(the watchdog stops the loader 120 s before it)',
+    );
+    assert.match(
+      b.log,
+      /census-etl: stopped by SIGTERM/,
+      'the loader was told to stop (SIGTERM), and said so',
+    );
+    assert.ok(b.calls.includes('systemctl start census-etl.service'));
+  },
+);
