@@ -1,41 +1,30 @@
 /**
- * Lines of a source file: a byte range read, split into lines, parsed by csv-parse (one
- * record per line) and cleaned, in parser threads (the pool is at the end of this module).
- * A range holds no state and comes back as plain arrays that cross threads cheaply.
+ * Lines of a source file: a byte range read, split into lines, parsed (csv-parse, or a plain
+ * split where that provably gives the same fields) and cleaned, in parser threads (the pool is
+ * at the end of this module). A range holds no state and comes back as typed arrays that
+ * cross threads without a copy.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse/sync';
-import { cleanRecord, type Value } from './clean.ts';
+import { cleanRecord } from './clean.ts';
 import { COLUMNS, FORMAT } from './dataset.ts';
+import { SLOTS, encodeRow } from './rows.ts';
 // Types only: the parser threads load this module and must not load the staging code's SDK.
 import type { StagedSource } from './sources.ts';
-
-/**
- * Rows cross from the parser thread as numbers only, in a buffer handed over without a
- * copy: an integer is itself, a nominal value is its index in the domain, NULL is NaN.
- * Decoding yields the domain's own strings, so the main thread allocates none per row.
- */
-const codes = COLUMNS.map((c) => (c.kind === 'nominal' ? new Map(c.domain.map((v, i) => [v, i])) : null));
-const encode = (column: number, v: Value): number => (v === null ? NaN : typeof v === 'number' ? v : codes[column]!.get(v)!);
-
-export function decode(column: number, x: number): Value {
-  if (Number.isNaN(x)) return null;
-  const c = COLUMNS[column];
-  return c.kind === 'nominal' ? c.domain[x] : x;
-}
 
 export const ROW = 0;
 export const QUARANTINE = 1;
 export const SKIP = 2;
 
-/** The lines that start inside a byte range, each cleaned. */
+/** The lines that start inside a byte range, each cleaned. Every part crosses threads without a copy. */
 export type ParsedLines = {
   /** Offset just past each line (its "\n" included). */
-  ends: number[];
+  ends: Float64Array;
   /** ROW, QUARANTINE or SKIP, per line. */
   kinds: Uint8Array;
-  /** COLUMNS.length encoded values per ROW line, in order (see `encode`/`decode`). */
+  /** SLOTS numbers per ROW line, in order (rows.ts: `encodeRow`). */
   values: Float64Array;
   /** Reason and raw text per QUARANTINE line, in order. */
   reasons: string[];
@@ -54,8 +43,17 @@ export const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_co
 // the top of a range from costing that on every record after it.
 const WIDTH_PROBE = Buffer.from(`${FORMAT.delimiter.repeat(COLUMNS.length - 1)}\n`);
 
-/** Splits lines into fields exactly as the loader does (one record per line). */
+/** Splits lines into fields as csv-parse does with the loader's options (one record per line). */
 export const parseFields = (bytes: Buffer): string[][] => (parse(Buffer.concat([WIDTH_PROBE, bytes]), CSV_OPTIONS) as string[][]).slice(1);
+
+/**
+ * csv-parse is the authority on a line's fields, and parses about 300,000 lines a second; a
+ * plain split, five times that. A line without a quote character, the one thing a CSV parser
+ * may read otherwise than a split (quoting is off in CSV_OPTIONS today, but that is
+ * csv-parse's call), takes the split: test/runner/lines.test.ts proves on generated lines
+ * that both give the same fields. Every other line goes to csv-parse.
+ */
+export const fastFields = (line: string): string[] | null => (line.includes('"') ? null : line.split(FORMAT.delimiter));
 
 function read(fd: number, at: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
@@ -84,7 +82,7 @@ export function parseRange(file: string, origin: number, from: number, until: nu
     } else if (from === 0 && read(fd, 0, 3).equals(BOM)) {
       start = 3;
     }
-    if (start >= until) return { ends: [], kinds: new Uint8Array(0), values: new Float64Array(0), reasons: [], raws: [] };
+    if (start >= until) return parseLines(Buffer.alloc(0), start);
     // Read to the end of the line holding byte `until - 1`.
     const pieces = [read(fd, start, until - start)];
     for (let at = until; pieces.at(-1)!.at(-1) !== NEWLINE; at += STEP) {
@@ -99,34 +97,46 @@ export function parseRange(file: string, origin: number, from: number, until: nu
   }
 }
 
+function csvRecord(line: Buffer): string[] {
+  const records = parseFields(line);
+  if (records.length !== 1) throw new Error(`csv-parse found ${records.length} records in one line`);
+  return records[0];
+}
+
 /** Parses and cleans whole lines whose first byte is at file offset `offset`. */
 export function parseLines(bytes: Buffer, offset: number): ParsedLines {
-  const ends: number[] = [];
-  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(offset + i + 1);
-  if (bytes.length && bytes[bytes.length - 1] !== NEWLINE) ends.push(offset + bytes.length);
-  const fields = parseFields(bytes);
+  // "\n" is ASCII: decoding the whole range and splitting it gives each line as decoding that
+  // line alone would, whatever invalid UTF-8 surrounds it.
+  const lines = bytes.toString('utf8').split('\n');
+  if (bytes.length === 0 || bytes[bytes.length - 1] === NEWLINE) lines.pop();
+  const ends = new Float64Array(lines.length);
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) ends[n++] = offset + i + 1;
+  if (n < lines.length) ends[n++] = offset + bytes.length;
   // One record per line, or every line number after this one would be wrong.
-  if (fields.length !== ends.length) throw new Error(`parser returned ${fields.length} records for ${ends.length} lines at byte ${offset}`);
-  const kinds = new Uint8Array(ends.length);
-  const values = new Float64Array(fields.length * COLUMNS.length);
+  if (n !== lines.length) throw new Error(`found ${lines.length} lines where ${n} end at byte ${offset}`);
+  const kinds = new Uint8Array(n);
+  const values = new Float64Array(n * SLOTS);
   let at = 0;
   const reasons: string[] = [];
   const raws: string[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const outcome = cleanRecord(fields[i]);
+  for (let i = 0; i < n; i++) {
+    const end = ends[i] - offset;
+    const outcome = cleanRecord(fastFields(lines[i]) ?? csvRecord(bytes.subarray(i === 0 ? 0 : ends[i - 1] - offset, end)));
     if (outcome.kind === 'row') {
       kinds[i] = ROW;
-      for (let c = 0; c < COLUMNS.length; c++) values[at++] = encode(c, outcome.values[c]);
+      encodeRow(outcome.values, values, at);
+      at += SLOTS;
     } else if (outcome.kind === 'quarantine') {
       kinds[i] = QUARANTINE;
-      const lineStart = (i === 0 ? offset : ends[i - 1]) - offset;
-      raws.push(bytes.toString('utf8', lineStart, ends[i] - offset).replace(/\r?\n$/, ''));
+      // The line as it was, less its line end ("\n" or "\r\n").
+      raws.push(bytes[end - 1] === NEWLINE ? lines[i].replace(/\r$/, '') : lines[i]);
       reasons.push(outcome.reason);
     } else {
       kinds[i] = SKIP;
     }
   }
-  return { ends, kinds, values: values.slice(0, at), reasons, raws };
+  return { ends, kinds, values: values.subarray(0, at), reasons, raws };
 }
 
 /** What a parser thread is asked: the lines of `file` starting in [from, until). */
@@ -144,8 +154,8 @@ if (!isMainThread && workerData?.role === PARSER_ROLE) {
     } catch (e) {
       reply = { id: job.id, error: (e as Error).message };
     }
-    // The values' buffer is handed over, not copied.
-    parentPort!.postMessage(reply, reply.lines ? [reply.lines.values.buffer as ArrayBuffer] : []);
+    const l = reply.lines;
+    parentPort!.postMessage(reply, l ? [l.ends.buffer, l.kinds.buffer, l.values.buffer] as ArrayBuffer[] : []);
   });
 }
 
@@ -156,7 +166,7 @@ export type LineChunk = ParsedLines & { firstLine: number };
  * A parser thread runs this module. From source it is loaded through tsx (which worker
  * threads do not inherit); bundled, every module is the one file this code is in.
  */
-function startParser(): Worker {
+export function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
   const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
@@ -166,34 +176,50 @@ function startParser(): Worker {
 }
 
 /**
+ * Parser threads: one per core beside the main thread, which inserts (on two cores, one),
+ * and no more than MAX_PARSERS, which parse several times faster than SQLite inserts.
+ */
+export const parserThreads = (cores = os.availableParallelism()) => Math.min(MAX_PARSERS, Math.max(1, cores - 1));
+const MAX_PARSERS = 4;
+
+/**
  * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
- * come back in the order asked, so line numbers and checkpoints stay exact.
+ * come back in the order asked, so line numbers and checkpoints stay exact. A thread that
+ * fails or stops fails every job asked and every job after it with one error, naming it.
  */
 export class Parsers {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  private failure: Error | null = null;
+  private closing = false;
 
-  constructor(readonly size = PARSER_THREADS) {
-    this.workers = Array.from({ length: size }, () => {
-      const w = startParser();
+  constructor(readonly size = parserThreads(), start: () => Worker = startParser) {
+    this.workers = Array.from({ length: size }, (_, n) => {
+      const w = start();
       w.on('message', ({ id, lines, error }: ParseReply) => {
-        const pending = this.waiting.get(id)!;
+        const pending = this.waiting.get(id);
+        if (!pending) return; // the pool failed while this job was under way: already rejected
         this.waiting.delete(id);
         if (error) pending.reject(new Error(error));
         else pending.resolve(lines!);
       });
-      w.on('error', (e) => this.failAll(e));
+      w.on('error', (e) => this.fail(`parser thread ${n + 1} of ${size} failed: ${e.message}`));
+      w.on('exit', (code) => this.fail(`parser thread ${n + 1} of ${size} stopped (exit code ${code})`));
       return w;
     });
   }
 
-  private failAll(e: Error) {
-    for (const p of this.waiting.values()) p.reject(e);
+  /** The first failure fails the pool; whatever the other threads do after it is moot. */
+  private fail(message: string) {
+    if (this.failure || this.closing) return;
+    this.failure = new Error(message);
+    for (const p of this.waiting.values()) p.reject(this.failure);
     this.waiting.clear();
   }
 
   parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
@@ -202,12 +228,11 @@ export class Parsers {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
-/** Two cores: one parser thread beside the main thread that inserts (npm run bench). */
-const PARSER_THREADS = 1;
 const RANGE_BYTES = 1 << 18;
 
 /**

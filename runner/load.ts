@@ -3,11 +3,10 @@
  * exactly `batchSize` records (loaded or quarantined; skipped lines ride along), each
  * committed with its checkpoint. One `Loader.next()` is one batch.
  */
-import { COLUMNS } from './dataset.ts';
-import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, decode, type LineChunk } from './lines.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, type LineChunk } from './lines.ts';
+import { SLOTS, type RowBlock } from './rows.ts';
 import type { StagedSource } from './sources.ts';
-import { batchWriter, readProgress, rowid, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
-import type { Value } from './clean.ts';
+import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
 
 export type BatchResult = {
   batch: number;
@@ -19,8 +18,6 @@ export type BatchResult = {
   linesDone: number;
   done: boolean;
 };
-
-const WIDTH = COLUMNS.length;
 
 export class Loader {
   private readonly write: (batch: Batch) => number;
@@ -93,7 +90,7 @@ export class Loader {
     if (this.failed) throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
     this.failed = true;
     const started = performance.now();
-    const rows: Value[] = [];
+    const rows: RowBlock[] = [];
     let rowCount = 0;
     const quarantined: Quarantined[] = [];
     let skipped = 0;
@@ -110,33 +107,44 @@ export class Loader {
       if (!(await this.advance())) {
         throw new Error(`source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`);
       }
+      // The chunk's lines from `index`, while the batch has room. A full batch still takes the
+      // blank and comment lines that follow it, so the last batch of the data ends the run;
+      // the next record waits for the next batch.
       const chunk = this.chunk!;
-      const i = this.index;
-      const kind = chunk.kinds[i];
-      // A full batch still takes the blank and comment lines that follow it, so the last
-      // batch of the data ends the run; the next record waits for the next batch.
-      if (kind !== SKIP && rowCount + quarantined.length === this.batchSize) break;
-      this.index++;
+      const { kinds, firstLine } = chunk;
       const p = pending(this.current);
-      const line = chunk.firstLine + i;
-      if (kind === ROW) {
-        rows.push(rowid(source.no, line));
-        for (let c = 0; c < WIDTH; c++) rows.push(decode(c, chunk.values[this.valueAt + c]));
-        rows.push(source.name, line);
-        this.valueAt += WIDTH;
-        rowCount++;
-        p.loaded++;
-      } else if (kind === QUARANTINE) {
-        quarantined.push({ source: source.name, line, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
-        this.quarantineAt++;
-        p.quarantined++;
-      } else {
-        skipped++;
-        p.skipped++;
+      const lines: number[] = [];
+      const from = this.index;
+      const last = Math.min(kinds.length, source.lines - firstLine + 1);
+      let i = from;
+      for (; i < last; i++) {
+        const kind = kinds[i];
+        if (kind === SKIP) {
+          skipped++;
+          p.skipped++;
+        } else if (rowCount + quarantined.length === this.batchSize) {
+          break;
+        } else if (kind === ROW) {
+          lines.push(firstLine + i);
+          rowCount++;
+        } else {
+          quarantined.push({ source: source.name, line: firstLine + i, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
+          this.quarantineAt++;
+          p.quarantined++;
+        }
       }
-      p.nextLine = line + 1;
-      p.nextOffset = chunk.ends[i];
-      if (p.nextLine > source.lines) await this.nextSource();
+      if (lines.length) {
+        const values = chunk.values.subarray(this.valueAt, (this.valueAt += lines.length * SLOTS));
+        rows.push({ sourceNo: source.no, source: source.name, lines, values });
+        p.loaded += lines.length;
+      }
+      if (i > from) {
+        this.index = i;
+        p.nextLine = firstLine + i;
+        p.nextOffset = chunk.ends[i - 1];
+        if (p.nextLine > source.lines) await this.nextSource();
+      }
+      if (i < last) break; // the batch is full
     }
     const changes = [...touched.values()];
     const batch = this.write({ rows, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
