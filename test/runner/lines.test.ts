@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { QUARANTINE, ROW, SKIP, fastFields, parseFields, parseLines } from '../../runner/lines.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, fastFields, parseFields, parseLines } from '../../runner/lines.ts';
 import { SLOTS, encodeRow } from '../../runner/rows.ts';
 import { record } from '../support/fixtures.ts';
 
@@ -98,4 +99,39 @@ test('the real format takes the fast path: a record, a test-file record, a comme
     assert.deepEqual(fastFields(l), parseFields(Buffer.from(`${l}\n`))[0], l);
   }
   assert.equal(COLUMNS.length, fastFields(record(3))!.length);
+});
+
+/** A parser thread that does `onJob` (JavaScript run in the thread) with each job it is sent. */
+const thread = (onJob: string) => () =>
+  new Worker(`require('node:worker_threads').parentPort.on('message', (job) => { ${onJob} });`, { eval: true });
+const NOTHING = 'lines: { ends: new Float64Array(0), kinds: new Uint8Array(0), values: new Float64Array(0), reasons: [], raws: [] }';
+const JOB = { file: 'Adult.data', origin: 0, from: 0, until: 1 };
+
+test('a parser thread that exits quietly fails the load with a message naming it, instead of a wait forever', { timeout: 20_000 }, async () => {
+  const parsers = new Parsers(1, thread('process.exit(0)'));
+  try {
+    const source = { uri: 'data/Adult.data', path: 'Adult.data', bytes: 1000 };
+    await assert.rejects(cleanedChunks(parsers, source, 0, 1).next(), {
+      message: 'source data/Adult.data: cannot read: parser thread 1 of 1 stopped (exit code 0)',
+    });
+    await assert.rejects(parsers.parse(JOB), /parser thread 1 of 1 stopped/, 'and so does every job after it');
+  } finally {
+    await parsers.close();
+  }
+});
+
+test('one parser thread failing among several: one clear error for every job, and the others replying late crash nothing', { timeout: 20_000 }, async () => {
+  const started: (() => Worker)[] = [thread('throw new Error("out of cheese")'), thread(`setTimeout(() => require('node:worker_threads').parentPort.postMessage({ id: job.id, ${NOTHING} }), 300)`)];
+  let n = 0;
+  const parsers = new Parsers(3, () => started[Math.min(n++, 1)]());
+  try {
+    const jobs = Array.from({ length: 6 }, () => parsers.parse(JOB));
+    const outcomes = await Promise.allSettled(jobs);
+    const messages = new Set(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'resolved')));
+    assert.deepEqual([...messages], ['parser thread 1 of 3 failed: out of cheese']);
+    // The threads that were still working reply now, to jobs the pool has already failed.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+  } finally {
+    await parsers.close();
+  }
 });
