@@ -16,7 +16,7 @@ import { userData } from './userdata.ts';
 export type CensusEtlProps = {
   config: Config;
   raw: RawFile[];
-  bundle: { bundle: string; manifest: string; sha256: string };
+  bundle: { bundle: string; parser: string; manifest: string; sha256: string };
 };
 
 /** The AWS provider 5.x bindings pin 5.99.1 exactly; accept the 5.x line from there on. */

@@ -15,7 +15,7 @@ export type UploadsProps = {
   bucket: string;
   ingestionDate: string;
   raw: RawFile[];
-  bundle: { bundle: string; manifest: string; sha256: string };
+  bundle: { bundle: string; parser: string; manifest: string; sha256: string };
   /** Everything of the runner's params but sources and results, which point into this bucket. */
   params: Omit<Params, 'sources' | 'results'>;
   /** Identifies this release: changes whenever the bundle or params change. */
@@ -49,6 +49,7 @@ export class Uploads extends Construct {
 
     this.readKeys = [
       file('bundle', this.releasePrefix + RELEASE_FILES.bundle, bundle.bundle, 'text/javascript'),
+      file('parser', this.releasePrefix + RELEASE_FILES.parser, bundle.parser, 'text/javascript'),
       file('manifest', this.releasePrefix + RELEASE_FILES.manifest, bundle.manifest, 'application/json'),
       paramsKey,
       ...rawKeys,

@@ -24,7 +24,8 @@ export type ParsedLines = {
   ends: Float64Array;
   /** ROW, QUARANTINE or SKIP, per line. */
   kinds: Uint8Array;
-  /** SLOTS numbers per ROW line, in order (rows.ts: `encodeRow`). */
+  /** Per ROW line, in order: its index in the range, and its SLOTS numbers (rows.ts: `encodeRow`). */
+  rowLines: Uint32Array;
   values: Float64Array;
   /** Reason and raw text per QUARANTINE line, in order. */
   reasons: string[];
@@ -116,8 +117,9 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
   // One record per line, or every line number after this one would be wrong.
   if (n !== lines.length) throw new Error(`found ${lines.length} lines where ${n} end at byte ${offset}`);
   const kinds = new Uint8Array(n);
+  const rowLines = new Uint32Array(n);
   const values = new Float64Array(n * SLOTS);
-  let at = 0;
+  let rows = 0;
   const reasons: string[] = [];
   const raws: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -125,8 +127,8 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
     const outcome = cleanRecord(fastFields(lines[i]) ?? csvRecord(bytes.subarray(i === 0 ? 0 : ends[i - 1] - offset, end)));
     if (outcome.kind === 'row') {
       kinds[i] = ROW;
-      encodeRow(outcome.values, values, at);
-      at += SLOTS;
+      encodeRow(outcome.values, values, rows * SLOTS);
+      rowLines[rows++] = i;
     } else if (outcome.kind === 'quarantine') {
       kinds[i] = QUARANTINE;
       // The line as it was, less its line end ("\n" or "\r\n").
@@ -136,7 +138,7 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
       kinds[i] = SKIP;
     }
   }
-  return { ends, kinds, values: values.subarray(0, at), reasons, raws };
+  return { ends, kinds, rowLines: rowLines.subarray(0, rows), values: values.subarray(0, rows * SLOTS), reasons, raws };
 }
 
 /** What a parser thread is asked: the lines of `file` starting in [from, until). */
@@ -155,21 +157,24 @@ if (!isMainThread && workerData?.role === PARSER_ROLE) {
       reply = { id: job.id, error: (e as Error).message };
     }
     const l = reply.lines;
-    parentPort!.postMessage(reply, l ? [l.ends.buffer, l.kinds.buffer, l.values.buffer] as ArrayBuffer[] : []);
+    parentPort!.postMessage(reply, l ? [l.ends.buffer, l.kinds.buffer, l.rowLines.buffer, l.values.buffer] as ArrayBuffer[] : []);
   });
 }
 
 /** Parsed, cleaned lines of one source, numbered from `firstLine`. */
 export type LineChunk = ParsedLines & { firstLine: number };
 
+/** Bundled, the parser thread's own file, beside the bundle (infra/bundle.ts names it). */
+declare const CENSUS_PARSER_FILE: string;
+
 /**
  * A parser thread runs this module. From source it is loaded through tsx (which worker
- * threads do not inherit); bundled, every module is the one file this code is in.
+ * threads do not inherit); bundled, from a file that holds this module and its imports only.
  */
 export function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
   const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
   const self = JSON.stringify(import.meta.url);
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${self}); })`;
   return new Worker(boot, { ...options, eval: true });

@@ -28,11 +28,12 @@ test('on exit: the log goes to results/ unless the loader published, then the ma
   assert.ok(at(/^loader_done=true$/) === at(/^systemctl start census-etl\.service$/) + 1, 'done only right after the service succeeded');
 });
 
-test('installs Node 20 and fetches exactly the release: bundle, package.json, params', () => {
+test('installs Node 20 and fetches exactly the release: bundle, parser, package.json, params', () => {
   assert.match(script, /^dnf install -y -q nodejs20 nodejs20-npm$/m);
   const fetched = lines.filter((l) => l.startsWith('aws s3 cp')).map((l) => l.split(' ').slice(-2).join(' '));
   assert.deepEqual(fetched, [
     '"s3://census-etl-123/runner/abc/cli.mjs" "/opt/census-etl/cli.mjs"',
+    '"s3://census-etl-123/runner/abc/parser.mjs" "/opt/census-etl/parser.mjs"',
     '"s3://census-etl-123/runner/abc/package.json" "/opt/census-etl/package.json"',
     '"s3://census-etl-123/runner/abc/params.json" "/opt/census-etl/params.json"',
   ]);
