@@ -26,11 +26,11 @@ export class Loader {
   private current = 0;
   private lines: AsyncGenerator<LineChunk> | null = null;
   private chunk: LineChunk | null = null;
-  /** Position in `chunk`: the next line, and the index of its values and quarantine entry. */
+  /** Position in `chunk`: the next line, and the index of its next row and quarantine entry. */
   private index = 0;
   /** Set when a batch failed: the read position has moved past lines that were not committed. */
   private failed = false;
-  private valueAt = 0;
+  private rowAt = 0;
   private quarantineAt = 0;
 
   constructor(
@@ -73,7 +73,7 @@ export class Loader {
         return false;
       }
       this.chunk = step.value;
-      this.index = this.valueAt = this.quarantineAt = 0;
+      this.index = this.rowAt = this.quarantineAt = 0;
     }
     return true;
   }
@@ -90,7 +90,7 @@ export class Loader {
     if (this.failed) throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
     this.failed = true;
     const started = performance.now();
-    const rows: RowBlock[] = [];
+    const blocks: RowBlock[] = [];
     let rowCount = 0;
     const quarantined: Quarantined[] = [];
     let skipped = 0;
@@ -113,7 +113,7 @@ export class Loader {
       const chunk = this.chunk!;
       const { kinds, firstLine } = chunk;
       const p = pending(this.current);
-      const lines: number[] = [];
+      let rows = 0;
       const from = this.index;
       const last = Math.min(kinds.length, source.lines - firstLine + 1);
       let i = from;
@@ -122,21 +122,22 @@ export class Loader {
         if (kind === SKIP) {
           skipped++;
           p.skipped++;
-        } else if (rowCount + quarantined.length === this.batchSize) {
+        } else if (rowCount + rows + quarantined.length === this.batchSize) {
           break;
         } else if (kind === ROW) {
-          lines.push(firstLine + i);
-          rowCount++;
+          rows++;
         } else {
           quarantined.push({ source: source.name, line: firstLine + i, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
           this.quarantineAt++;
           p.quarantined++;
         }
       }
-      if (lines.length) {
-        const values = chunk.values.subarray(this.valueAt, (this.valueAt += lines.length * SLOTS));
-        rows.push({ sourceNo: source.no, source: source.name, lines, values });
-        p.loaded += lines.length;
+      if (rows) {
+        const [r, end] = [this.rowAt, (this.rowAt += rows)];
+        const lineOffsets = chunk.rowLines.subarray(r, end);
+        blocks.push({ sourceNo: source.no, source: source.name, firstLine, lineOffsets, values: chunk.values.subarray(r * SLOTS, end * SLOTS) });
+        rowCount += rows;
+        p.loaded += rows;
       }
       if (i > from) {
         this.index = i;
@@ -147,7 +148,7 @@ export class Loader {
       if (i < last) break; // the batch is full
     }
     const changes = [...touched.values()];
-    const batch = this.write({ rows, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
+    const batch = this.write({ rows: blocks, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
     for (const p of changes) this.progress[p.no] = p;
     this.failed = false;
     return {

@@ -66,8 +66,11 @@ export function encodeRow(values: readonly Value[], out: Float64Array, at: numbe
   out[at] = digits;
 }
 
-/** Rows of one source in one batch: their line numbers, and SLOTS numbers per row. */
-export type RowBlock = { sourceNo: number; source: string; lines: number[]; values: Float64Array };
+/**
+ * Rows of one source in one batch, as the parser thread sent them (views, not copies): row r
+ * is line `firstLine + lineOffsets[r]`, and its SLOTS numbers start at `values[r * SLOTS]`.
+ */
+export type RowBlock = { sourceNo: number; source: string; firstLine: number; lineOffsets: Uint32Array; values: Float64Array };
 
 /** SQL giving a column's value back from the bound numbers (`column1` is the line). */
 function columnSql(p: Place): string {
@@ -109,9 +112,9 @@ export function rowInserter(db: DB): (blocks: readonly RowBlock[]) => void {
     let at = 0;
     for (let b = 0; b < blocks.length; b++) {
       const block = blocks[b];
-      const { lines, values } = block;
-      for (let r = 0; r < lines.length; r++) {
-        params[at++] = lines[r];
+      const { firstLine, lineOffsets, values } = block;
+      for (let r = 0; r < lineOffsets.length; r++) {
+        params[at++] = firstLine + lineOffsets[r];
         for (let s = 0, i = r * SLOTS; s < SLOTS; s++, i++) {
           const x = values[i];
           params[at++] = x === x ? x : null; // NaN is NULL

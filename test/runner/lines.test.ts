@@ -59,12 +59,14 @@ function reference(bytes: Buffer, offset: number) {
   for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) ends.push(offset + i + 1);
   if (bytes.length && bytes.at(-1) !== 0x0a) ends.push(offset + bytes.length);
   const kinds: number[] = [];
+  const rowLines: number[] = [];
   const values: number[] = [];
   const reasons: string[] = [];
   const raws: string[] = [];
   parseFields(bytes).forEach((fields, i) => {
     const outcome = cleanRecord(fields);
     if (outcome.kind === 'row') {
+      rowLines.push(i);
       kinds.push(ROW);
       const encoded = new Float64Array(SLOTS);
       encodeRow(outcome.values, encoded, 0);
@@ -77,7 +79,7 @@ function reference(bytes: Buffer, offset: number) {
       kinds.push(SKIP);
     }
   });
-  return { ends, kinds, values, reasons, raws };
+  return { ends, kinds, rowLines, values, reasons, raws };
 }
 
 test('a range parses as csv-parse and the cleaner parse it: same lines, outcomes, values, reasons and raw text', () => {
@@ -86,7 +88,7 @@ test('a range parses as csv-parse and the cleaner parse it: same lines, outcomes
       const bytes = Buffer.concat(lines.flatMap((l, i) => (i < lines.length - 1 || lastNewline ? [l, Buffer.from('\n')] : [l])));
       const got = parseLines(bytes, offset);
       assert.deepEqual(
-        { ends: [...got.ends], kinds: [...got.kinds], values: [...got.values], reasons: got.reasons, raws: got.raws },
+        { ends: [...got.ends], kinds: [...got.kinds], rowLines: [...got.rowLines], values: [...got.values], reasons: got.reasons, raws: got.raws },
         reference(bytes, offset),
       );
     }),
@@ -104,7 +106,7 @@ test('the real format takes the fast path: a record, a test-file record, a comme
 /** A parser thread that does `onJob` (JavaScript run in the thread) with each job it is sent. */
 const thread = (onJob: string) => () =>
   new Worker(`require('node:worker_threads').parentPort.on('message', (job) => { ${onJob} });`, { eval: true });
-const NOTHING = 'lines: { ends: new Float64Array(0), kinds: new Uint8Array(0), values: new Float64Array(0), reasons: [], raws: [] }';
+const NOTHING = 'lines: { ends: new Float64Array(0), kinds: new Uint8Array(0), rowLines: new Uint32Array(0), values: new Float64Array(0), reasons: [], raws: [] }';
 const JOB = { file: 'Adult.data', origin: 0, from: 0, until: 1 };
 
 test('a parser thread that exits quietly fails the load with a message naming it, instead of a wait forever', { timeout: 20_000 }, async () => {
