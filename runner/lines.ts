@@ -182,9 +182,16 @@ export function startParser(): Worker {
 
 /**
  * Parser threads: one per core beside the main thread, which inserts (on two cores, one),
- * and no more than MAX_PARSERS, which parse several times faster than SQLite inserts.
+ * and no more than MAX_PARSERS: one parses several times faster than SQLite inserts.
+ * CENSUS_PARSER_THREADS=n sets the number (npm run bench compares 1 and more).
  */
-export const parserThreads = (cores = os.availableParallelism()) => Math.min(MAX_PARSERS, Math.max(1, cores - 1));
+export function parserThreads(env = process.env, cores = os.availableParallelism()): number {
+  const set = env.CENSUS_PARSER_THREADS;
+  if (set === undefined || set === '') return Math.min(MAX_PARSERS, Math.max(1, cores - 1));
+  const n = Number(set);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not ${JSON.stringify(set)}`);
+  return n;
+}
 const MAX_PARSERS = 4;
 
 /**
@@ -245,7 +252,7 @@ const RANGE_BYTES = 1 << 18;
  * threads a few ranges ahead of the caller, in chunks.
  */
 export async function* cleanedChunks(
-  parsers: Parsers,
+  parsers: Pick<Parsers, 'size' | 'parse'>,
   source: Pick<StagedSource, 'uri' | 'path' | 'bytes'>,
   offset: number,
   line: number,

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, fastFields, parseFields, parseLines } from '../../runner/lines.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, fastFields, parseFields, parseLines, parserThreads } from '../../runner/lines.ts';
 import { SLOTS, encodeRow } from '../../runner/rows.ts';
 import { record } from '../support/fixtures.ts';
 
@@ -135,5 +135,13 @@ test('one parser thread failing among several: one clear error for every job, an
     await new Promise((resolve) => setTimeout(resolve, 600));
   } finally {
     await parsers.close();
+  }
+});
+
+test('parser threads: one per core beside the inserting thread, at most 4; CENSUS_PARSER_THREADS sets it', () => {
+  assert.deepEqual([1, 2, 3, 5, 64].map((cores) => parserThreads({}, cores)), [1, 1, 2, 4, 4]);
+  assert.equal(parserThreads({ CENSUS_PARSER_THREADS: '3' }, 2), 3);
+  for (const bad of ['0', '-1', '1.5', 'two', '65']) {
+    assert.throws(() => parserThreads({ CENSUS_PARSER_THREADS: bad }, 2), { message: `CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not "${bad}"` });
   }
 });
