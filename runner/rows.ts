@@ -48,22 +48,36 @@ for (const column of COLUMNS) {
 /** Numbers per encoded row. */
 export const SLOTS = slots;
 
-const CODES = COLUMNS.map((c) => (c.kind === 'nominal' ? new Map(c.domain.map((v, i) => [v, i + 1])) : null));
+const INDEX = COLUMNS.map((c) => (c.kind === 'nominal' ? new Map(c.domain.map((v, i) => [v, i])) : null));
+const MIN = COLUMNS.map((c) => (c.kind === 'integer' ? c.min : 0));
 
-/** Writes a cleaned row's SLOTS numbers into `out` from `at`. */
-export function encodeRow(values: readonly Value[], out: Float64Array, at: number): void {
+/**
+ * Writes a row given as codes into `out` from `at` (SLOTS numbers). A code is, per column, the
+ * integer itself or the index of the value in the column's domain; NaN is NULL.
+ */
+export function encodeCodes(codes: ArrayLike<number>, out: Float64Array, at: number): void {
   let digits = 0;
   for (let i = 0; i < PLACES.length; i++) {
     const p = PLACES[i];
-    const v = values[i];
+    const code = codes[i];
     if ('place' in p) {
-      const code = v === null ? 0 : typeof v === 'string' ? CODES[i]!.get(v)! : v - (p.column as { min: number }).min + 1;
-      digits += code * p.place;
+      if (code === code) digits += (code - MIN[i] + 1) * p.place; // code === code: not NaN
     } else {
-      out[at + p.slot] = v === null ? NaN : (v as number);
+      out[at + p.slot] = code;
     }
   }
   out[at] = digits;
+}
+
+const codes = new Float64Array(COLUMNS.length);
+
+/** Writes a cleaned row into `out` from `at` (SLOTS numbers). */
+export function encodeRow(values: readonly Value[], out: Float64Array, at: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    codes[i] = v === null ? NaN : typeof v === 'string' ? INDEX[i]!.get(v)! : v;
+  }
+  encodeCodes(codes, out, at);
 }
 
 /**

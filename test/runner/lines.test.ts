@@ -1,8 +1,9 @@
 /**
  * The parser's fast path against its authority: on generated lines with every edge the format
- * has (quotes, CR, BOM, empty fields, trailing delimiters, non-ASCII, invalid UTF-8, very long
- * lines), a line the split takes gets exactly the fields csv-parse gives it, and a whole range
- * parses exactly as csv-parse + the cleaner would have parsed it line by line.
+ * has (quotes, CR, BOM, blanks, empty fields, trailing delimiters, signs, huge integers,
+ * non-ASCII, invalid UTF-8, very long lines), a line the fast path takes gets the very row
+ * csv-parse and the cleaner give it, and a whole range parses exactly as csv-parse and the
+ * cleaner would have parsed it line by line.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,47 +11,93 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, fastFields, parseFields, parseLines, parserThreads } from '../../runner/lines.ts';
-import { SLOTS, encodeRow } from '../../runner/rows.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, parseFields, parseLines, parserThreads, plainRecord } from '../../runner/lines.ts';
+import { SLOTS, encodeCodes, encodeRow } from '../../runner/rows.ts';
 import { record } from '../support/fixtures.ts';
 
 /** Pieces of a line, as bytes: what the format gives meaning to, text, and broken UTF-8. */
 const piece = fc.oneof(
   fc.constantFrom(',', ', ', '"', '""', '\r', '\uFEFF', ' ', '\t', '?', '|', '.', '', '>50K.', 'Private', '39').map((s) => Buffer.from(s)),
   fc.string({ unit: 'grapheme', maxLength: 8 }).map((s) => Buffer.from(s)),
-  fc.constantFrom([0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0x00]).map((b) => Buffer.from(b)),
+  fc.constantFrom([0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0x00], [0x0b], [0xa0]).map((b) => Buffer.from(b)),
 );
 const noNewline = (b: Buffer) => Buffer.from(b.filter((x) => x !== 0x0a));
-const shortLine = fc.array(piece, { maxLength: 40 }).map((ps) => noNewline(Buffer.concat(ps)));
+const noise = fc.array(piece, { maxLength: 40 }).map((ps) => noNewline(Buffer.concat(ps)));
+/** A field's value as the dataset writes it: a domain value (the class maybe with its dot), an integer in range, "?". */
+const validValue = (c: (typeof COLUMNS)[number]) =>
+  fc.oneof(
+    { weight: 9, arbitrary: c.kind === 'nominal' ? fc.constantFrom(...c.domain, ...(c.name === 'class' ? c.domain.map((v) => `${v}.`) : [])) : fc.integer({ min: c.min, max: Math.min(c.max, 10 ** 7) }).map(String) },
+    { weight: 1, arbitrary: fc.constant('?') },
+  );
+/** What a slip of the pen makes of a field: near its range, near its domain, or anything. */
+const slip = (c: (typeof COLUMNS)[number]) =>
+  c.kind === 'integer'
+    ? fc.constantFrom(c.min - 1, c.max + 1, c.min, c.max, 10 ** 15 - 1, 10 ** 15, 2 ** 53).map(String).chain((n) => fc.constantFrom(n, `+${n}`, `-${n}`, `0${n}`, `${n}.0`, `${n}?`, ` ${n} x`))
+    : fc.constantFrom(...c.domain).chain((v) => fc.constantFrom(v.toLowerCase(), `${v}.`, `${v}..`, v.slice(1), `${v}x`, `${v} ${v}`, `"${v}"`, `?${v}`, `${v}\u00a0`, `\u000b${v}`));
+const anything = fc.array(piece, { maxLength: 3 }).map((ps) => noNewline(Buffer.concat(ps)).toString('latin1'));
+/** Blanks the fast path trims; and others: those only the cleaner trims, and those nobody does. */
+const blank = fc.constantFrom('', ' ', '  ', '\t', ' \r', '\r');
+const oddBlank = fc.constantFrom('\u000b', '\f', '\u00a0', '\ufeff', '\u0000', '\u001f');
+/** A change to a valid record: one field slipped, wrapped in odd blanks or replaced by anything; a field more or less. */
+const change = fc.oneof(
+  fc.nat(COLUMNS.length - 1).chain((at) => slip(COLUMNS[at]).map((v) => (fields: string[]) => fields.map((f, i) => (i === at ? v : f)))),
+  fc.tuple(fc.nat(COLUMNS.length - 1), oddBlank, fc.boolean()).map(([at, b, before]) => (fields: string[]) => fields.map((f, i) => (i !== at ? f : before ? b + f : f + b))),
+  fc.tuple(fc.nat(COLUMNS.length - 1), anything).map(([at, v]) => (fields: string[]) => fields.map((f, i) => (i === at ? v : f))),
+  fc.constantFrom((fields: string[]) => [...fields, 'x'], (fields: string[]) => [...fields, ''], (fields: string[]) => fields.slice(1)),
+);
+/** Valid records wrapped in blanks, with no, one or two changes. */
+const nearRecord = fc
+  .tuple(fc.tuple(...COLUMNS.map(validValue)), fc.array(fc.tuple(blank, blank), { minLength: COLUMNS.length + 1, maxLength: COLUMNS.length + 1 }), fc.array(change, { maxLength: 2 }))
+  .map(([values, pads, changes]) => {
+    const padded = values.map((v, i) => `${pads[i][0]}${v}${pads[i][1]}`);
+    return Buffer.from(changes.reduce((fields, f) => f(fields), padded).join(','), 'latin1');
+  });
 /** Long lines: a record's worth of fields repeated, or one field of up to 200 kB. */
 const longLine = fc.oneof(
   fc.tuple(fc.nat(1000), fc.integer({ min: 2, max: 300 })).map(([i, n]) => Buffer.from(Array(n).fill(record(i)).join(', '))),
   fc.tuple(fc.integer({ min: 1000, max: 200_000 }), fc.constantFrom('a', 'é', ',', '"', '\r')).map(([n, ch]) => Buffer.from(ch.repeat(n))),
 );
 const validLine = fc.nat(1000).map((i) => Buffer.from(record(i)));
-const line = fc.oneof({ weight: 6, arbitrary: shortLine }, { weight: 3, arbitrary: validLine }, { weight: 1, arbitrary: longLine });
+/** Valid records the fast path leaves to the authority: a signed integer, or a blank that is not ASCII's. */
+const unusualRecord = fc
+  .tuple(fc.nat(1000), fc.nat(COLUMNS.length - 1), fc.constantFrom((v: string) => (/^\d+$/.test(v) ? `+${v}` : v), () => '-0', (v: string) => `\u000b${v}`, (v: string) => `${v}\u00a0`, (v: string) => `\u3000${v}`))
+  .map(([i, at, change]) => Buffer.from(record(i, { [COLUMNS[at].name]: change(record(i).split(', ')[at]) })));
+const line = fc.oneof(
+  { weight: 4, arbitrary: nearRecord },
+  { weight: 3, arbitrary: noise },
+  { weight: 2, arbitrary: validLine },
+  { weight: 1, arbitrary: unusualRecord },
+  { weight: 1, arbitrary: longLine },
+);
 
-test('a line the fast path takes gets exactly the fields csv-parse gives it', () => {
-  let fast = 0;
-  let slow = 0;
+/** What csv-parse and the cleaner make of one line: its outcome, and the encoded row if it is one. */
+function authority(bytes: Buffer) {
+  const outcome = cleanRecord(parseFields(Buffer.concat([bytes, Buffer.from('\n')]))[0]);
+  if (outcome.kind !== 'row') return { outcome };
+  const encoded = new Float64Array(SLOTS);
+  encodeRow(outcome.values, encoded, 0);
+  return { outcome, encoded };
+}
+
+test('a line the fast path takes gets the very row csv-parse and the cleaner give it', () => {
+  const taken = { fast: 0, declinedRows: 0, declinedOthers: 0 };
+  const codes = new Float64Array(COLUMNS.length);
   fc.assert(
-    fc.property(line, fc.boolean(), (bytes, newline) => {
-      const withEnd = newline ? Buffer.concat([bytes, Buffer.from('\n')]) : bytes;
-      const csv = parseFields(withEnd);
-      // csv-parse reads one record from any line, except an empty last line (no record at all).
-      assert.equal(csv.length, bytes.length === 0 && !newline ? 0 : 1);
-      const fields = fastFields(bytes.toString('utf8'));
-      if (fields === null) {
-        slow++;
-        assert.ok(bytes.includes(0x22), 'only a line with a quote character goes to csv-parse');
-      } else {
-        fast++;
-        if (csv.length) assert.deepEqual(fields, csv[0]);
+    fc.property(line, (bytes) => {
+      const expected = authority(bytes);
+      if (!plainRecord(bytes, 0, bytes.length, codes)) {
+        taken[expected.outcome.kind === 'row' ? 'declinedRows' : 'declinedOthers']++;
+        return;
       }
+      taken.fast++;
+      assert.equal(expected.outcome.kind, 'row', `taken by the fast path, but csv-parse and the cleaner say: ${JSON.stringify(expected.outcome)}`);
+      const encoded = new Float64Array(SLOTS);
+      encodeCodes(codes, encoded, 0);
+      assert.deepEqual(encoded, expected.encoded);
     }),
-    { numRuns: 3000 },
+    { numRuns: 5000 },
   );
-  assert.ok(fast > 500 && slow > 300, `both paths were exercised: ${fast} fast, ${slow} to csv-parse`);
+  assert.ok(taken.fast > 500 && taken.declinedOthers > 1000 && taken.declinedRows > 100, `every way was exercised: ${JSON.stringify(taken)}`);
 });
 
 /** What parseLines must return: csv-parse on the whole range, then the cleaner, line by line. */
@@ -96,11 +143,11 @@ test('a range parses as csv-parse and the cleaner parse it: same lines, outcomes
   );
 });
 
-test('the real format takes the fast path: a record, a test-file record, a comment and a blank line', () => {
-  for (const l of [record(1), `${record(2).replace(/<=50K$|>50K$/, (c) => `${c}.`)}\r`, '|1x3 Cross validator', '']) {
-    assert.deepEqual(fastFields(l), parseFields(Buffer.from(`${l}\n`))[0], l);
-  }
-  assert.equal(COLUMNS.length, fastFields(record(3))!.length);
+test('the real format takes the fast path: records of both files, CRLF ends; comments and blank lines do not', () => {
+  const codes = new Float64Array(COLUMNS.length);
+  const takes = (l: string) => plainRecord(Buffer.from(l), 0, Buffer.byteLength(l), codes);
+  for (const l of [record(1), `${record(2).replace(/<=50K$|>50K$/, (c) => `${c}.`)}`, `${record(3)}\r`, record(4, { age: '?', workclass: '?' })]) assert.ok(takes(l), l);
+  for (const l of ['|1x3 Cross validator', '', '  ', record(5, { age: 'B' }), `${record(6)},`]) assert.ok(!takes(l), l);
 });
 
 /** A parser thread that does `onJob` (JavaScript run in the thread) with each job it is sent. */
