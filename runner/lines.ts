@@ -121,9 +121,22 @@ export function plainRecord(bytes: Uint8Array, start: number, end: number, codes
   return at === end; // more fields: not a record of the dataset
 }
 
-function read(fd: number, at: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  return buf.subarray(0, readSync(fd, buf, 0, length, at));
+/**
+ * One buffer per thread, read into again for each range: a new one per range made the parser
+ * thread's garbage (outside its JS heap) the largest thing in the loader's RSS.
+ */
+let scratch = Buffer.allocUnsafe(0);
+
+/** Reads [at, at + length) of the file (less past its end) into `scratch` from `into`: scratch's bytes so far. */
+function readInto(fd: number, at: number, length: number, into = 0): Buffer {
+  if (scratch.length < into + length) {
+    const grown = Buffer.allocUnsafe(Math.max(into + length, scratch.length * 2));
+    scratch.copy(grown, 0, 0, into);
+    scratch = grown;
+  }
+  let n = 0;
+  for (let got = -1; got !== 0 && n < length; n += got) got = readSync(fd, scratch, into + n, length - n, at + n);
+  return scratch.subarray(0, into + n);
 }
 
 /**
@@ -133,31 +146,29 @@ function read(fd: number, at: number, length: number): Buffer {
 export function parseRange(file: string, origin: number, from: number, until: number): ParsedLines {
   const fd = openSync(file, 'r');
   try {
-    let start = from;
-    if (from > origin) {
-      const prev = read(fd, from - 1, 1);
-      if (prev[0] !== NEWLINE) {
-        // Mid-line: that line belongs to the range before; ours start after its end.
-        for (let at = from; ; at += STEP) {
-          const piece = read(fd, at, STEP);
-          const nl = piece.indexOf(NEWLINE);
-          if (nl !== -1) { start = at + nl + 1; break; }
-          if (piece.length < STEP) { start = at + piece.length; break; }
-        }
-      }
-    } else if (from === 0 && read(fd, 0, 3).equals(BOM)) {
-      start = 3;
+    // From the byte before `from` (is `from` a line start?) to a little past `until`, where the
+    // line holding byte `until - 1` most likely ends.
+    const before = from > origin ? 1 : 0;
+    const base = from - before;
+    let bytes = readInto(fd, base, until - base + STEP);
+    let start = before;
+    if (before && bytes[0] !== NEWLINE) {
+      // Mid-line: that line belongs to the range before; ours start after its end, if before `until`.
+      const nl = bytes.indexOf(NEWLINE, start);
+      if (nl === -1 || nl + 1 >= until - base) return parseLines(Buffer.alloc(0), until);
+      start = nl + 1;
+    } else if (from === 0 && bytes.subarray(0, 3).equals(BOM)) {
+      start = 3; // the first line starts at 0, with the byte order mark
     }
-    if (start >= until) return parseLines(Buffer.alloc(0), start);
-    // Read to the end of the line holding byte `until - 1`.
-    const pieces = [read(fd, start, until - start)];
-    for (let at = until; pieces.at(-1)!.at(-1) !== NEWLINE; at += STEP) {
-      const piece = read(fd, at, STEP);
-      if (piece.length === 0) break;
-      const nl = piece.indexOf(NEWLINE);
-      pieces.push(nl === -1 ? piece : piece.subarray(0, nl + 1));
+    let end = bytes.indexOf(NEWLINE, until - base - 1);
+    while (end === -1) {
+      // A line longer than STEP: read on to its end, or the file's.
+      const was = bytes.length;
+      bytes = readInto(fd, base + was, STEP, was);
+      if (bytes.length === was) break;
+      end = bytes.indexOf(NEWLINE, was);
     }
-    return parseLines(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), start);
+    return parseLines(bytes.subarray(start, end === -1 ? bytes.length : end + 1), base + start);
   } finally {
     closeSync(fd);
   }

@@ -6,14 +6,16 @@
  * cleaner would have parsed it line by line.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, parseFields, parseLines, parserThreads, plainRecord } from '../../runner/lines.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, parseFields, parseLines, parseRange, parserThreads, plainRecord } from '../../runner/lines.ts';
 import { SLOTS, encodeCodes, encodeRow } from '../../runner/rows.ts';
-import { record } from '../support/fixtures.ts';
+import { record, tempDir } from '../support/fixtures.ts';
 
 /** Pieces of a line, as bytes: what the format gives meaning to, text, and broken UTF-8. */
 const piece = fc.oneof(
@@ -140,6 +142,35 @@ test('a range parses as csv-parse and the cleaner parse it: same lines, outcomes
       );
     }),
     { numRuns: 400 },
+  );
+});
+
+test('byte ranges of any size split a file into its lines: each line once, in the range where it starts', () => {
+  const dir = tempDir();
+  // Lines short and long (past the 64 kB a range reads beyond its end), maybe a BOM, maybe no last newline.
+  const fileLine = fc.oneof({ weight: 8, arbitrary: line }, { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 300_000 }).map((n) => Buffer.alloc(n, 'a')) });
+  fc.assert(
+    fc.property(fc.array(fileLine, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 150_000 }), fc.nat(), (lines, bom, lastNewline, size, resumeAt) => {
+      const body = Buffer.concat(lines.flatMap((l, i) => (i < lines.length - 1 || lastNewline ? [l, Buffer.from('\n')] : [l])));
+      const bytes = Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), body]);
+      const file = path.join(dir, 'source');
+      writeFileSync(file, bytes);
+      const whole = parseLines(body, bytes.length - body.length);
+      // Resume, as after a checkpoint, at the start of any line (or at 0).
+      const starts = [0, ...whole.ends.slice(0, -1)];
+      const origin = starts[resumeAt % starts.length];
+      const ends: number[] = [];
+      const kinds: number[] = [];
+      const step = Math.max(size, Math.ceil((bytes.length - origin) / 400)); // at most 400 ranges
+      for (let from = origin; from < bytes.length; from += step) {
+        const part = parseRange(file, origin, from, Math.min(from + step, bytes.length));
+        ends.push(...part.ends);
+        kinds.push(...part.kinds);
+      }
+      const expected = whole.ends.findIndex((e) => e > origin);
+      assert.deepEqual({ ends, kinds }, { ends: [...whole.ends.slice(expected)], kinds: [...whole.kinds.slice(expected)] });
+    }),
+    { numRuns: 300 },
   );
 });
 
