@@ -9,9 +9,16 @@ import Database from 'better-sqlite3';
 import { COLUMNS, FILES } from '../../runner/dataset.ts';
 import { q, sqlString } from '../../runner/sql.ts';
 
-export type Proc = { ms: number; peakRssMb: number; code: number | null; stdout: string; stderr: string; startedAt: number };
+/** A finished command: wall time, peak RSS, CPU seconds (all threads, and its main thread alone). */
+export type Proc = { ms: number; peakRssMb: number; cpuS: number; mainCpuS: number; code: number | null; stdout: string; stderr: string; startedAt: number };
 
-/** Runs a command to its end, polling its peak RSS (VmHWM). */
+/** User + system seconds of a /proc stat line (fields 14 and 15, in clock ticks of 1/100 s). */
+const cpuSeconds = (stat: string) => {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** Runs a command to its end, polling its peak RSS (VmHWM) and CPU time (to its last poll). */
 export function measure(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
   return new Promise((resolve) => {
     const startedAt = Date.now();
@@ -20,6 +27,8 @@ export function measure(cmd: string, args: string[], opts: { input?: string; env
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let cpuS = 0;
+    let mainCpuS = 0;
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
     if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -27,13 +36,15 @@ export function measure(cmd: string, args: string[], opts: { input?: string; env
       try {
         const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+        cpuS = cpuSeconds(readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
+        mainCpuS = cpuSeconds(readFileSync(`/proc/${child.pid}/task/${child.pid}/stat`, 'utf8'));
       } catch {
         // exited between two polls
       }
     }, 20);
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ ms: performance.now() - t0, peakRssMb: Math.round(peak), code, stdout, stderr, startedAt });
+      resolve({ ms: performance.now() - t0, peakRssMb: Math.round(peak), cpuS, mainCpuS, code, stdout, stderr, startedAt });
     });
   });
 }
@@ -113,9 +124,10 @@ export function field(scale: number): Peer[] {
       skipped: has('sqlite-utils', '--version') ? undefined : install('sqlite-utils'),
       run: async (dir, db) => {
         // One command per file, as a user would type them; the time and peak RSS of both.
-        const runs = [];
+        const runs: Proc[] = [];
         for (const f of files(dir)) runs.push(await checked(measure('sqlite-utils', ['insert', db, 'adult', f, '--csv', '--no-headers']), 'sqlite-utils'));
-        return { ...runs[0], ms: runs.reduce((n, r) => n + r.ms, 0), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)) };
+        const sum = (k: 'ms' | 'cpuS' | 'mainCpuS') => runs.reduce((n, r) => n + r[k], 0);
+        return { ...runs[0], ms: sum('ms'), cpuS: sum('cpuS'), mainCpuS: sum('mainCpuS'), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)) };
       },
     },
   ];
