@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
-import { QUARANTINE, ROW, SKIP, parseFields, parseLines } from '../../runner/lines.ts';
+import { QUARANTINE, RANGE_BYTES, ROW, SKIP, parseFields, parseLines } from '../../runner/lines.ts';
 import { Loader } from '../../runner/load.ts';
 import { stageSources } from '../../runner/sources.ts';
 import { openStore, registerSources } from '../../runner/store.ts';
@@ -104,15 +104,14 @@ const sourceLine = fc.oneof(
 ).filter((l) => !l.includes('\n') && !l.startsWith('\uFEFF'));
 
 /**
- * Valid records filling a file up to about `bytes`: the loader parses in 256 KiB ranges, so
- * padding to just short of that puts the generated lines across a range boundary.
+ * Valid records filling a file up to about `bytes`: the loader parses in ranges of RANGE_BYTES,
+ * so padding to just short of that puts the generated lines across a range boundary.
  */
 function padding(bytes: number): string[] {
   const out: string[] = [];
   for (let size = 0; size < bytes; size += out.at(-1)!.length + 1) out.push(record(out.length));
   return out;
 }
-const RANGE = 256 * 1024;
 
 /** What one line alone becomes: the oracle for the same line inside a file. */
 const kindOf = (line: string) => parseLines(Buffer.from(`${line}\n`), 0).kinds[0];
@@ -158,7 +157,7 @@ test('generated files through the real loader: each line lands where it would al
       fc.array(sourceLine, { minLength: 1, maxLength: 80 }),
       fc.array(sourceLine, { minLength: 1, maxLength: 40 }),
       fc.integer({ min: 1, max: 12 }),
-      fc.oneof(fc.constant(0), fc.integer({ min: RANGE - 4000, max: RANGE })),
+      fc.oneof(fc.constant(0), fc.integer({ min: RANGE_BYTES - 4000, max: RANGE_BYTES })),
       (generated, testLines, batchSize, padBytes) => loadAndCheck([...padding(padBytes), ...generated], testLines, batchSize),
     ),
     { numRuns: 20 },
