@@ -187,12 +187,13 @@ try {
       return { start: end - Number(m[2]), end, ms: Number(m[2]), offset: Number(m[3]) };
     });
     const offsets = tick.map((t) => t.offset);
-    const ms = tick.map((t) => t.ms);
+    // The first batch also waits for the parser thread to start and parse its first range.
+    const ms = tick.slice(1).map((t) => t.ms);
     const overlaps = tick.filter((t, i) => i > 0 && t.start < tick[i - 1].end).length;
-    results.schedule = { ticks: tick.length, offsetP50Ms: pct(offsets, 50), offsetP99Ms: pct(offsets, 99), offsetMaxMs: Math.max(...offsets), batchP50Ms: pct(ms, 50), batchMaxMs: Math.max(...ms), overlaps };
+    results.schedule = { ticks: tick.length, offsetP50Ms: pct(offsets, 50), offsetP99Ms: pct(offsets, 99), offsetMaxMs: Math.max(...offsets), firstBatchMs: tick[0].ms, batchP50Ms: pct(ms, 50), batchMaxMs: Math.max(...ms), overlaps };
     console.log('');
     line(`--every 1, ${tick.length} batches of 1,630: tick offset`, `p50 ${pct(offsets, 50)} ms, p99 ${pct(offsets, 99)} ms, max ${Math.max(...offsets)} ms; overlaps: ${overlaps} (target p99 <= 20)`);
-    line('  cost of a scheduled batch', `p50 ${pct(ms, 50)} ms, max ${Math.max(...ms)} ms`);
+    line('  cost of a scheduled batch', `the first ${tick[0].ms} ms (the parser thread starting), then p50 ${pct(ms, 50)} ms, max ${Math.max(...ms)} ms`);
     line('process start to first commit', `${real_.firstBatchMs} ms (target <= 1000)`);
   }
   const json = path.join(ROOT, 'out', ONLY_OURS ? `bench-ours-${SCALE}x.json` : 'bench.json');
