@@ -38,7 +38,7 @@ const STEP = 1 << 16;
 
 // quote: false — the files never quote, and a stray `"` must be a bad field, not a parse
 // error that stops the load; relax_column_count — a wrong field count is the cleaner's call.
-export const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
+const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
 
 /** Splits lines into fields as csv-parse does with the loader's options (one record per line). */
 export const parseFields = (bytes: Buffer): string[][] => parse(bytes, CSV_OPTIONS) as string[][];
@@ -218,10 +218,10 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
 
 /** What a parser thread is asked: the lines of `file` starting in [from, until). */
 export type ParseJob = { id: number; file: string; origin: number; from: number; until: number };
-export type ParseReply = { id: number; lines?: ParsedLines; error?: string };
+type ParseReply = { id: number; lines?: ParsedLines; error?: string };
 
 /** Marks a thread started to parse (the module may be loaded by a whole bundled CLI). */
-export const PARSER_ROLE = 'census-etl-parser';
+const PARSER_ROLE = 'census-etl-parser';
 
 if (!isMainThread && workerData?.role === PARSER_ROLE) {
   parentPort!.on('message', (job: ParseJob) => {
@@ -246,7 +246,7 @@ declare const CENSUS_PARSER_FILE: string;
  * A parser thread runs this module. From source it is loaded through tsx (which worker
  * threads do not inherit); bundled, from a file that holds this module and its imports only.
  */
-export function startParser(): Worker {
+function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
   const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
