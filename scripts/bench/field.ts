@@ -98,7 +98,7 @@ export function field(scale: number): Peer[] {
   const { python, pandas } = findPython();
   const install = (what: string) => `not installed (Debian: apt-get install ${what})`;
   const ddl = `CREATE TABLE adult (${COLUMNS.map((c) => `${q(c.name)} ${c.kind === 'integer' ? 'INTEGER' : 'TEXT'}`).join(', ')}) STRICT;`;
-  const pandasGb = Math.round((scale * 40) / 1000); // read_csv holds a whole file: ~40 MB per copy of the dataset
+  const pandasGb = Math.round((scale * 16) / 1000); // read_csv holds a whole file: ~16 MB per copy (1.55 GB at 100x)
   return [
     {
       name: 'sqlite3 shell .import (STRICT table)',
