@@ -11,7 +11,11 @@ import { RELEASE_FILES, ROOT } from './layout.ts';
 
 const NATIVE = 'better-sqlite3';
 
-export type Bundle = { dir: string; files: { bundle: string; parser: string; manifest: string }; sha256: string };
+export type Bundle = {
+  dir: string;
+  files: { bundle: string; parser: string; manifest: string };
+  sha256: string;
+};
 
 /** Builds into `dir` (default out/bundle); the same sources give the same bytes and hash. */
 export function buildBundle(dir = path.join(ROOT, 'out', 'bundle')): Bundle {

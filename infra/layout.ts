@@ -19,7 +19,12 @@ export const rawKey = (ingestionDate: string, file: string) => `raw/census/adult
 
 /** One folder per release (bundle + params), so a change gets new keys and a new instance. */
 export const releasePrefix = (release: string) => `runner/${release}/`;
-export const RELEASE_FILES = { bundle: 'cli.mjs', parser: 'parser.mjs', manifest: 'package.json', params: 'params.json' } as const;
+export const RELEASE_FILES = {
+  bundle: 'cli.mjs',
+  parser: 'parser.mjs',
+  manifest: 'package.json',
+  params: 'params.json',
+} as const;
 
 export const RESULTS_PREFIX = 'results/';
 export const resultKeys = () => Object.values(RESULT_NAMES).map((name) => RESULTS_PREFIX + name);

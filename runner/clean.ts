@@ -45,11 +45,14 @@ function cleanField(column: Column, i: number, text: string): Value | { reason: 
     const n = integer(value);
     if (Number.isNaN(n)) return { reason: `${column.name}: ${show(value)} is not an integer` };
     if (!Number.isSafeInteger(n)) return { reason: `${column.name}: ${show(value)} is too large` };
-    if (n < column.min || n > column.max) return { reason: `${column.name}: ${n} is outside ${column.min}..${column.max}` };
+    if (n < column.min || n > column.max) {
+      return { reason: `${column.name}: ${n} is outside ${column.min}..${column.max}` };
+    }
     return n;
   }
   if (trailingDot[i] && value.endsWith('.')) value = value.slice(0, -1);
-  return domains[i]!.get(value) ?? { reason: `${column.name}: ${show(value)} is not one of the values in Description` };
+  const known = domains[i]!.get(value);
+  return known ?? { reason: `${column.name}: ${show(value)} is not one of the values in Description` };
 }
 
 export function cleanRecord(fields: readonly string[]): Outcome {
@@ -59,7 +62,8 @@ export function cleanRecord(fields: readonly string[]): Outcome {
   }
   if (fields[0].startsWith(FORMAT.comment)) return { kind: 'skip', reason: 'comment line' };
   if (fields.length !== COLUMNS.length) {
-    return { kind: 'quarantine', reason: `expected ${COLUMNS.length} fields separated by "${FORMAT.delimiter}", found ${fields.length}` };
+    const expected = `${COLUMNS.length} fields separated by "${FORMAT.delimiter}"`;
+    return { kind: 'quarantine', reason: `expected ${expected}, found ${fields.length}` };
   }
   const values: Value[] = new Array(COLUMNS.length);
   let reasons: string[] | null = null;

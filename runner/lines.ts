@@ -38,7 +38,12 @@ const STEP = 1 << 16;
 
 // quote: false — the files never quote, and a stray `"` must be a bad field, not a parse
 // error that stops the load; relax_column_count — a wrong field count is the cleaner's call.
-const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
+const CSV_OPTIONS = {
+  delimiter: FORMAT.delimiter,
+  quote: false,
+  relax_column_count: true,
+  record_delimiter: '\n',
+} as const;
 
 /** Splits lines into fields as csv-parse does with the loader's options (one record per line). */
 export const parseFields = (bytes: Buffer): string[][] => parse(bytes, CSV_OPTIONS) as string[][];
@@ -123,7 +128,7 @@ export function plainRecord(bytes: Uint8Array, start: number, end: number, codes
  */
 let scratch = Buffer.allocUnsafe(0);
 
-/** Reads [at, at + length) of the file (less past its end) into `scratch` from `into`: scratch's bytes so far. */
+/** Reads [at, at + length) of the file (less past its end) into `scratch` from `into`; its bytes so far. */
 function readInto(fd: number, at: number, length: number, into = 0): Buffer {
   if (scratch.length < into + length) {
     const grown = Buffer.allocUnsafe(Math.max(into + length, scratch.length * 2));
@@ -131,7 +136,9 @@ function readInto(fd: number, at: number, length: number, into = 0): Buffer {
     scratch = grown;
   }
   let n = 0;
-  for (let got = -1; got !== 0 && n < length; n += got) got = readSync(fd, scratch, into + n, length - n, at + n);
+  for (let got = -1; got !== 0 && n < length; n += got) {
+    got = readSync(fd, scratch, into + n, length - n, at + n);
+  }
   return scratch.subarray(0, into + n);
 }
 
@@ -213,7 +220,14 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
       kinds[i] = SKIP;
     }
   }
-  return { ends: Float64Array.from(ends), kinds, rowLines: rowLines.subarray(0, rows), values: values.subarray(0, rows * SLOTS), reasons, raws };
+  return {
+    ends: Float64Array.from(ends),
+    kinds,
+    rowLines: rowLines.subarray(0, rows),
+    values: values.subarray(0, rows * SLOTS),
+    reasons,
+    raws,
+  };
 }
 
 /** What a parser thread is asked: the lines of `file` starting in [from, until). */
@@ -232,7 +246,8 @@ if (!isMainThread && workerData?.role === PARSER_ROLE) {
       reply = { id: job.id, error: (e as Error).message };
     }
     const l = reply.lines;
-    parentPort!.postMessage(reply, l ? [l.ends.buffer, l.kinds.buffer, l.rowLines.buffer, l.values.buffer] as ArrayBuffer[] : []);
+    const buffers = l ? [l.ends.buffer, l.kinds.buffer, l.rowLines.buffer, l.values.buffer] : [];
+    parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
   });
 }
 
@@ -248,8 +263,10 @@ declare const CENSUS_PARSER_FILE: string;
  */
 function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
-  const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
+  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+  const options = { workerData: { role: PARSER_ROLE }, resourceLimits };
+  const bundled = !import.meta.url.endsWith('.ts');
+  if (bundled) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
   const self = JSON.stringify(import.meta.url);
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${self}); })`;
   return new Worker(boot, { ...options, eval: true });
@@ -264,10 +281,14 @@ export function parserThreads(env = process.env, cores = os.availableParallelism
   const set = env.CENSUS_PARSER_THREADS;
   if (set === undefined || set === '') return Math.min(MAX_PARSERS, Math.max(1, cores - 1));
   const n = Number(set);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not ${JSON.stringify(set)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not ${JSON.stringify(set)}`);
+  }
   return n;
 }
 const MAX_PARSERS = 4;
+
+type Pending = { resolve: (l: ParsedLines) => void; reject: (e: Error) => void };
 
 /**
  * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
@@ -276,7 +297,7 @@ const MAX_PARSERS = 4;
  */
 export class Parsers {
   private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | null = null;
   private closing = false;
@@ -341,7 +362,8 @@ export async function* cleanedChunks(
   let from = offset;
   const ask = () => {
     if (from >= source.bytes) return;
-    const parsed = parsers.parse({ file: source.path, origin: offset, from, until: Math.min(from + RANGE_BYTES, source.bytes) });
+    const until = Math.min(from + RANGE_BYTES, source.bytes);
+    const parsed = parsers.parse({ file: source.path, origin: offset, from, until });
     parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
     ahead.push(parsed);
     from += RANGE_BYTES;

@@ -6,7 +6,8 @@
 import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, type LineChunk } from './lines.ts';
 import { SLOTS, type RowBlock } from './rows.ts';
 import type { StagedSource } from './sources.ts';
-import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
+import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type SourceProgress }
+  from './store.ts';
 
 export type BatchResult = {
   batch: number;
@@ -128,15 +129,17 @@ export class Loader {
         } else if (kind === ROW) {
           rows++;
         } else {
-          quarantined.push({ source: source.name, line: firstLine + i, raw: chunk.raws[this.quarantineAt], reason: chunk.reasons[this.quarantineAt] });
-          this.quarantineAt++;
+          const q = this.quarantineAt++;
+          const line = firstLine + i;
+          quarantined.push({ source: source.name, line, raw: chunk.raws[q], reason: chunk.reasons[q] });
           p.quarantined++;
         }
       }
       if (rows) {
         const [r, end] = [this.rowAt, (this.rowAt += rows)];
         const lineOffsets = chunk.rowLines.subarray(r, end);
-        blocks.push({ sourceNo: source.no, source: source.name, firstLine, lineOffsets, values: chunk.values.subarray(r * SLOTS, end * SLOTS) });
+        const values = chunk.values.subarray(r * SLOTS, end * SLOTS);
+        blocks.push({ sourceNo: source.no, source: source.name, firstLine, lineOffsets, values });
         rowCount += rows;
         p.loaded += rows;
       }
@@ -149,7 +152,8 @@ export class Loader {
       if (i < last) break; // the batch is full
     }
     const changes = [...touched.values()];
-    const batch = this.write({ rows: blocks, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
+    const ms = performance.now() - started;
+    const batch = this.write({ rows: blocks, rowCount, quarantined, skipped, progress: changes, ms });
     for (const p of changes) this.progress[p.no] = p;
     this.failed = false;
     return {

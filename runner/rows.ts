@@ -84,14 +84,21 @@ export function encodeRow(values: readonly Value[], out: Float64Array, at: numbe
  * Rows of one source in one batch, as the parser thread sent them (views, not copies): row r
  * is line `firstLine + lineOffsets[r]`, and its SLOTS numbers start at `values[r * SLOTS]`.
  */
-export type RowBlock = { sourceNo: number; source: string; firstLine: number; lineOffsets: Uint32Array; values: Float64Array };
+export type RowBlock = {
+  sourceNo: number;
+  source: string;
+  firstLine: number;
+  lineOffsets: Uint32Array;
+  values: Float64Array;
+};
 
 /** SQL giving a column's value back from the bound numbers (`column1` is the line). */
 function columnSql(p: Place): string {
   const slot = `column${p.slot + 2}`;
   if (!('place' in p)) return slot;
   // Integer arithmetic only: slot 0 is bound as a double and cast once (see rowsSql).
-  const digit = p.place * p.radix === packed ? `${slot} / ${p.place}` : `${slot} % ${p.place * p.radix} / ${p.place}`;
+  const top = p.place * p.radix === packed;
+  const digit = top ? `${slot} / ${p.place}` : `${slot} % ${p.place * p.radix} / ${p.place}`;
   const c = p.column;
   if (c.kind === 'integer') return `nullif(${digit}, 0) + ${c.min - 1}`;
   return `CASE ${digit} ${c.domain.map((v, i) => `WHEN ${i + 1} THEN ${sqlString(v)}`).join(' ')} END`;
@@ -102,7 +109,8 @@ function insertSql(sourceNo: number, source: string, rows: number): string {
   const columns = ['rowid', ...COLUMNS.map((c) => q(c.name)), ...LINEAGE.map(q)].join(', ');
   const row = `(?, CAST(? AS INTEGER)${', ?'.repeat(SLOTS - 1)})`;
   const values = PLACES.map(columnSql).join(', ');
-  return `INSERT INTO adult (${columns}) SELECT ${rowid(sourceNo, 0)} + column1, ${values}, ${sqlString(source)}, column1 FROM (VALUES ${Array(rows).fill(row).join(', ')})`;
+  const select = `${rowid(sourceNo, 0)} + column1, ${values}, ${sqlString(source)}, column1`;
+  return `INSERT INTO adult (${columns}) SELECT ${select} FROM (VALUES ${Array(rows).fill(row).join(', ')})`;
 }
 
 /** Parameters bound per row: the line, then the slots. */

@@ -74,7 +74,14 @@ ${VIEWS}
 export type Quarantined = { source: string; line: number; raw: string; reason: string };
 export type SourceProgress = { no: number; nextOffset: number; nextLine: number; loaded: number; quarantined: number; skipped: number };
 /** A batch to commit: its rows in blocks (rows.ts), and what else the batch read. */
-export type Batch = { rows: RowBlock[]; rowCount: number; quarantined: Quarantined[]; skipped: number; progress: SourceProgress[]; ms: number };
+export type Batch = {
+  rows: RowBlock[];
+  rowCount: number;
+  quarantined: Quarantined[];
+  skipped: number;
+  progress: SourceProgress[];
+  ms: number;
+};
 
 export class LockedError extends Error {}
 

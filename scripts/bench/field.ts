@@ -10,7 +10,16 @@ import { COLUMNS, FILES } from '../../runner/dataset.ts';
 import { q, sqlString } from '../../runner/sql.ts';
 
 /** A finished command: wall time, peak RSS, CPU seconds (all threads, and its main thread alone). */
-export type Proc = { ms: number; peakRssMb: number; cpuS: number; mainCpuS: number; code: number | null; stdout: string; stderr: string; startedAt: number };
+export type Proc = {
+  ms: number;
+  peakRssMb: number;
+  cpuS: number;
+  mainCpuS: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  startedAt: number;
+};
 
 /** User + system seconds of a /proc stat line (fields 14 and 15, in clock ticks of 1/100 s). */
 const cpuSeconds = (stat: string) => {
@@ -19,11 +28,16 @@ const cpuSeconds = (stat: string) => {
 };
 
 /** Runs a command to its end, polling its peak RSS (VmHWM) and CPU time (to its last poll). */
-export function measure(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
+export function measure(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Proc> {
   return new Promise((resolve) => {
     const startedAt = Date.now();
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(cmd, args, { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     let stdout = '';
     let stderr = '';
     let peak = 0;
@@ -44,7 +58,8 @@ export function measure(cmd: string, args: string[], opts: { input?: string; env
     }, 20);
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ ms: performance.now() - t0, peakRssMb: Math.round(peak), cpuS, mainCpuS, code, stdout, stderr, startedAt });
+      const ms = performance.now() - t0;
+      resolve({ ms, peakRssMb: Math.round(peak), cpuS, mainCpuS, code, stdout, stderr, startedAt });
     });
   });
 }
@@ -61,11 +76,13 @@ export type Left = { rows: number; cleanClass: number; integersAsText: number; j
 export function inspect(db: string): Left {
   const d = new Database(db, { readonly: true });
   try {
-    const names = (d.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('adult') as string[]).slice(0, COLUMNS.length).map(q);
+    const all = d.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('adult') as string[];
+    const names = all.slice(0, COLUMNS.length).map(q);
     const integers = names.filter((_, i) => COLUMNS[i].kind === 'integer');
     const classes = (COLUMNS.at(-1)! as { domain: readonly string[] }).domain.map(sqlString).join(', ');
     // A blank or comment line stored as a row: its first field starts with "|", or it holds nothing.
-    const junk = `${names[0]} LIKE '|%' OR (${names.map((n) => `coalesce(trim(${n}), '') = ''`).join(' AND ')})`;
+    const empty = names.map((n) => `coalesce(trim(${n}), '') = ''`).join(' AND ');
+    const junk = `${names[0]} LIKE '|%' OR (${empty})`;
     return d
       .prepare(
         `SELECT count(*) AS rows, coalesce(sum(${names.at(-1)} IN (${classes})), 0) AS cleanClass,
@@ -79,12 +96,18 @@ export function inspect(db: string): Left {
 }
 
 /** A loader of the field: how to run it on the two files into a new database, or why it can't run here. */
-export type Peer = { name: string; python: boolean; skipped?: string; run: (dir: string, db: string) => Promise<Proc> };
+export type Peer = {
+  name: string;
+  python: boolean;
+  skipped?: string;
+  run: (dir: string, db: string) => Promise<Proc>;
+};
 
 const has = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const files = (dir: string) => FILES.map((f) => path.join(dir, f.name));
 /** "name:TYPE ..." for the Python loaders: the dataset's columns and SQL types. */
-const columnSpec = `${COLUMNS.map((c) => `${c.name}:${c.kind === 'integer' ? 'INTEGER' : 'TEXT'}`).join(' ')}\n`;
+const sqlType = (c: (typeof COLUMNS)[number]) => (c.kind === 'integer' ? 'INTEGER' : 'TEXT');
+const columnSpec = `${COLUMNS.map((c) => `${c.name}:${sqlType(c)}`).join(' ')}\n`;
 const script = (name: string) => path.join(import.meta.dirname, name);
 
 /** The first Python 3 that has pandas (Debian's, when another python3 comes first on PATH), else any. */
@@ -97,26 +120,37 @@ function findPython(): { python?: string; pandas: boolean } {
 export function field(scale: number): Peer[] {
   const { python, pandas } = findPython();
   const install = (what: string) => `not installed (Debian: apt-get install ${what})`;
-  const ddl = `CREATE TABLE adult (${COLUMNS.map((c) => `${q(c.name)} ${c.kind === 'integer' ? 'INTEGER' : 'TEXT'}`).join(', ')}) STRICT;`;
-  const pandasGb = Math.round((scale * 16) / 1000); // read_csv holds a whole file: ~16 MB per copy (1.55 GB at 100x)
+  const ddl = `CREATE TABLE adult (${COLUMNS.map((c) => `${q(c.name)} ${sqlType(c)}`).join(', ')}) STRICT;`;
+  // read_csv holds a whole file: about 16 MB per copy of the dataset (1.55 GB at 100x).
+  const pandasGb = Math.round((scale * 16) / 1000);
+  const pandasSkipped = !pandas
+    ? install('python3-pandas')
+    : pandasGb > 8
+      ? `skipped at this scale (read_csv would hold about ${pandasGb} GB)`
+      : undefined;
+  const python3 = (loader: string, what: string) => (dir: string, db: string) =>
+    checked(measure(python!, [script(loader), db, ...files(dir)], { input: columnSpec }), what);
   return [
     {
       name: 'sqlite3 shell .import (STRICT table)',
       python: false,
       skipped: has('sqlite3', '--version') ? undefined : install('sqlite3'),
-      run: (dir, db) => measure('sqlite3', [db], { input: [ddl, '.mode csv', ...files(dir).map((f) => `.import '${f}' adult`)].join('\n') }),
+      run: (dir, db) => {
+        const imports = files(dir).map((f) => `.import '${f}' adult`);
+        return measure('sqlite3', [db], { input: [ddl, '.mode csv', ...imports].join('\n') });
+      },
     },
     {
       name: 'Python csv + executemany',
       python: true,
       skipped: python ? undefined : install('python3'),
-      run: (dir, db) => checked(measure(python!, [script('csv_executemany.py'), db, ...files(dir)], { input: columnSpec }), 'Python csv loader'),
+      run: python3('csv_executemany.py', 'Python csv loader'),
     },
     {
       name: 'pandas read_csv + to_sql',
       python: true,
-      skipped: !pandas ? install('python3-pandas') : pandasGb > 8 ? `skipped at this scale (read_csv would hold about ${pandasGb} GB)` : undefined,
-      run: (dir, db) => checked(measure(python!, [script('pandas_to_sql.py'), db, ...files(dir)], { input: columnSpec }), 'pandas loader'),
+      skipped: pandasSkipped,
+      run: python3('pandas_to_sql.py', 'pandas loader'),
     },
     {
       name: 'sqlite-utils insert --csv',
@@ -125,9 +159,13 @@ export function field(scale: number): Peer[] {
       run: async (dir, db) => {
         // One command per file, as a user would type them; the time and peak RSS of both.
         const runs: Proc[] = [];
-        for (const f of files(dir)) runs.push(await checked(measure('sqlite-utils', ['insert', db, 'adult', f, '--csv', '--no-headers']), 'sqlite-utils'));
+        for (const f of files(dir)) {
+          const args = ['insert', db, 'adult', f, '--csv', '--no-headers'];
+          runs.push(await checked(measure('sqlite-utils', args), 'sqlite-utils'));
+        }
         const sum = (k: 'ms' | 'cpuS' | 'mainCpuS') => runs.reduce((n, r) => n + r[k], 0);
-        return { ...runs[0], ms: sum('ms'), cpuS: sum('cpuS'), mainCpuS: sum('mainCpuS'), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)) };
+        const peakRssMb = Math.max(...runs.map((r) => r.peakRssMb));
+        return { ...runs[0], ms: sum('ms'), cpuS: sum('cpuS'), mainCpuS: sum('mainCpuS'), peakRssMb };
       },
     },
   ];

@@ -12,15 +12,25 @@ import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources } from '../../runner/store.ts';
 
 export const stage = (dir: string, stageDir: string): Promise<StagedSource[]> =>
-  stageSources(FILES.map((f) => ({ uri: path.join(dir, f.name) })), stageDir, { attempts: 1, minDelaySeconds: 1 }, () => {});
+  stageSources(
+    FILES.map((f) => ({ uri: path.join(dir, f.name) })),
+    stageDir,
+    { attempts: 1, minDelaySeconds: 1 },
+    () => {},
+  );
 
 /** Lines a second parsed and cleaned by `threads` parser threads, every source start to end. */
-export async function parseOnly(sources: readonly StagedSource[], threads: number): Promise<{ lines: number; linesPerS: number }> {
+export async function parseOnly(
+  sources: readonly StagedSource[],
+  threads: number,
+): Promise<{ lines: number; linesPerS: number }> {
   const parsers = new Parsers(threads);
   try {
     let lines = 0;
     const t0 = performance.now();
-    for (const s of sources) for await (const chunk of cleanedChunks(parsers, s, 0, 1)) lines += chunk.ends.length;
+    for (const s of sources) {
+      for await (const chunk of cleanedChunks(parsers, s, 0, 1)) lines += chunk.ends.length;
+    }
     return { lines, linesPerS: (lines / (performance.now() - t0)) * 1000 };
   } finally {
     await parsers.close();
@@ -36,7 +46,9 @@ class Replay {
   /** Parses every range a load of `sources` asks for, as the loader will ask for it. */
   static async record(sources: readonly StagedSource[]): Promise<Replay> {
     const replay = new Replay();
-    const recorder = { size: replay.size, parse: async (j: Omit<ParseJob, 'id'>) => replay.keep(parseRange(j.file, j.origin, j.from, j.until)) };
+    const parse = async ({ file, origin, from, until }: Omit<ParseJob, 'id'>) =>
+      replay.keep(parseRange(file, origin, from, until));
+    const recorder = { size: replay.size, parse };
     for (const s of sources) for await (const _ of cleanedChunks(recorder, s, 0, 1));
     return replay;
   }
@@ -51,7 +63,11 @@ class Replay {
 }
 
 /** Records a second, every batch of 1,630 committed as a run commits it, parsing already done. */
-export async function insertOnly(sources: readonly StagedSource[], db: string, batchSize: number): Promise<{ records: number; recordsPerS: number; cpuS: number }> {
+export async function insertOnly(
+  sources: readonly StagedSource[],
+  db: string,
+  batchSize: number,
+): Promise<{ records: number; recordsPerS: number; cpuS: number }> {
   const replay = await Replay.record(sources);
   const store = openStore(db);
   try {

@@ -30,7 +30,10 @@ export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("ru
     return path.join(dir, name);
   };
   const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({ name, path: file(name, `${name}\n`), sha256: String(i).repeat(64) }));
-  const bundle = { bundle: file('cli.mjs', bundleText), parser: file('parser.mjs', bundleText), manifest: file('package.json', '{}'), sha256: createHash('sha256').update(bundleText).digest('hex') };
+  const parser = file('parser.mjs', bundleText);
+  const sha256 = createHash('sha256').update(bundleText).digest('hex');
+  const manifest = file('package.json', '{}');
+  const bundle = { bundle: file('cli.mjs', bundleText), parser, manifest, sha256 };
   const config = readConfig({ CENSUS_INGESTION_DATE: '2026-03-07', ...env });
   const stack = new CensusEtlStack(Testing.app(), STACK_NAME, { config, raw, bundle });
   return JSON.parse(Testing.synth(stack));
