@@ -1,8 +1,9 @@
 /**
  * The runner as the instance runs it: one ESM file (esbuild, better-sqlite3's JavaScript
- * bundled in) and, next to it, better-sqlite3's prebuilt N-API addon for the instance's
- * architecture, taken from the addons its npm package carries. Nothing is installed or
- * compiled at boot: the bundle loads the addon from its own folder.
+ * bundled in), the parser threads' own small file and, next to them, better-sqlite3's
+ * prebuilt N-API addon for the instance's architecture, taken from the addons its npm package
+ * carries. Nothing is installed or compiled at boot: the bundle loads the addon from its own
+ * folder.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -24,10 +25,14 @@ export type Bundle = {
 export function buildBundle(dir?: string, architecture = hostArchitecture()): Bundle {
   dir ??= path.join(ROOT, 'out', 'release', architecture);
   mkdirSync(dir, { recursive: true });
-  const files = { bundle: path.join(dir, RELEASE_FILES.bundle), addon: path.join(dir, RELEASE_FILES.addon) };
-  buildSync({
-    entryPoints: [path.join(ROOT, 'runner', 'cli.ts')],
-    outfile: files.bundle,
+  const files: Record<BuiltFile, string> = {
+    bundle: path.join(dir, RELEASE_FILES.bundle),
+    parser: path.join(dir, RELEASE_FILES.parser),
+    addon: path.join(dir, RELEASE_FILES.addon),
+  };
+  const build = (entry: string, outfile: string) => buildSync({
+    entryPoints: [path.join(ROOT, 'runner', entry)],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -42,7 +47,11 @@ export function buildBundle(dir?: string, architecture = hostArchitecture()): Bu
     logLevel: 'error',
     // CommonJS dependencies call require() for Node's built-ins and the addon; ESM has no require of its own.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    // Parser threads load their own file, not the whole CLI (its AWS SDK and charts cost a thread ~40 MB).
+    define: { CENSUS_PARSER_FILE: JSON.stringify(`./${RELEASE_FILES.parser}`) },
   });
+  build('cli.ts', files.bundle);
+  build('lines.ts', files.parser);
   const hash = createHash('sha256');
   for (const f of Object.values(files)) hash.update(readFileSync(f));
   return { dir, architecture, files, sha256: hash.digest('hex') };

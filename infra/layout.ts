@@ -20,11 +20,13 @@ export const rawKey = (partition: string, file: string) => `raw/census/adult/${p
 export const releasePrefix = (release: string) => `runner/${release}/`;
 /**
  * The files of a release, the one list the build, the uploads, the instance role's read keys
- * and the user-data's fetches all follow: the runner bundle, better-sqlite3's prebuilt addon
- * for the instance's architecture (the bundle loads it from its own folder), the parameters.
+ * and the user-data's fetches all follow: the runner bundle, the parser threads' own file,
+ * better-sqlite3's prebuilt addon for the instance's architecture (the bundle loads it from
+ * its own folder), the parameters.
  */
 export const RELEASE_FILES = {
   bundle: 'cli.mjs',
+  parser: 'parser.mjs',
   addon: 'better_sqlite3.node',
   params: 'params.json',
 } as const;

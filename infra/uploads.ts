@@ -11,6 +11,7 @@ import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix, type BuiltFile } 
 
 const CONTENT_TYPES: Record<BuiltFile, string> = {
   bundle: 'text/javascript',
+  parser: 'text/javascript',
   addon: 'application/octet-stream',
 };
 

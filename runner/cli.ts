@@ -3,6 +3,7 @@
  * census-etl: the command line, a thin shell over the pipeline modules.
  * Exit codes: 0 done, 2 bad usage or parameters (nothing written), 1 runtime failure.
  */
+import './memory.ts'; // first: it sets how V8 sizes the heap while the rest loads
 import { existsSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';

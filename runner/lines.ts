@@ -1,41 +1,31 @@
 /**
- * Lines of a source file: a byte range read, split into lines, parsed by csv-parse (one
- * record per line) and cleaned, in parser threads (the pool is at the end of this module).
- * A range holds no state and comes back as plain arrays that cross threads cheaply.
+ * Lines of a source file: a byte range read, split into lines, each parsed and cleaned (the
+ * fast path below, else csv-parse and the cleaner), in parser threads (the pool is at the end
+ * of this module). A range holds no state and comes back as typed arrays that cross threads
+ * without a copy.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'csv-parse/sync';
-import { cleanRecord, type Value } from './clean.ts';
+import { cleanRecord } from './clean.ts';
 import { COLUMNS, FORMAT } from './dataset.ts';
+import { SLOTS, encodeCodes, encodeRow } from './rows.ts';
 // Types only: the parser threads load this module and must not load the staging code's SDK.
 import type { StagedSource } from './sources.ts';
-
-/**
- * Rows cross from the parser thread as numbers only, in a buffer handed over without a
- * copy: an integer is itself, a nominal value is its index in the domain, NULL is NaN.
- * Decoding yields the domain's own strings, so the main thread allocates none per row.
- */
-const codes = COLUMNS.map((c) => (c.kind === 'nominal' ? new Map(c.domain.map((v, i) => [v, i])) : null));
-const encode = (column: number, v: Value): number => (v === null ? NaN : typeof v === 'number' ? v : codes[column]!.get(v)!);
-
-export function decode(column: number, x: number): Value {
-  if (Number.isNaN(x)) return null;
-  const c = COLUMNS[column];
-  return c.kind === 'nominal' ? c.domain[x] : x;
-}
 
 export const ROW = 0;
 export const QUARANTINE = 1;
 export const SKIP = 2;
 
-/** The lines that start inside a byte range, each cleaned. */
+/** The lines that start inside a byte range, each cleaned. Every part crosses threads without a copy. */
 export type ParsedLines = {
   /** Offset just past each line (its "\n" included). */
-  ends: number[];
+  ends: Float64Array;
   /** ROW, QUARANTINE or SKIP, per line. */
   kinds: Uint8Array;
-  /** COLUMNS.length encoded values per ROW line, in order (see `encode`/`decode`). */
+  /** Per ROW line, in order: its index in the range, and its SLOTS numbers (rows.ts). */
+  rowLines: Uint32Array;
   values: Float64Array;
   /** Reason and raw text per QUARANTINE line, in order. */
   reasons: string[];
@@ -48,18 +38,108 @@ const STEP = 1 << 16;
 
 // quote: false — the files never quote, and a stray `"` must be a bad field, not a parse
 // error that stops the load; relax_column_count — a wrong field count is the cleaner's call.
-export const CSV_OPTIONS = { delimiter: FORMAT.delimiter, quote: false, relax_column_count: true, record_delimiter: '\n' } as const;
-// csv-parse measures every record against the first and builds an error object for each
-// that differs; a first line of the expected width (dropped again) keeps a comment line at
-// the top of a range from costing that on every record after it.
-const WIDTH_PROBE = Buffer.from(`${FORMAT.delimiter.repeat(COLUMNS.length - 1)}\n`);
+const CSV_OPTIONS = {
+  delimiter: FORMAT.delimiter,
+  quote: false,
+  relax_column_count: true,
+  record_delimiter: '\n',
+} as const;
 
-/** Splits lines into fields exactly as the loader does (one record per line). */
-export const parseFields = (bytes: Buffer): string[][] => (parse(Buffer.concat([WIDTH_PROBE, bytes]), CSV_OPTIONS) as string[][]).slice(1);
+/** Splits lines into fields as csv-parse does with the loader's options (one record per line). */
+export const parseFields = (bytes: Buffer): string[][] => parse(bytes, CSV_OPTIONS) as string[][];
 
-function read(fd: number, at: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  return buf.subarray(0, readSync(fd, buf, 0, length, at));
+/**
+ * The fast path. csv-parse and the cleaner are the authority on what a line is (300,000 lines
+ * a second here); but nearly every line of the files is a plain valid record, and this reads
+ * one straight from its bytes into its codes (rows.ts: `encodeCodes`), 1.6 million a second:
+ * 15 fields split at the delimiter, each, less the blanks around it (space, tab, CR), exactly
+ * "?", an integer of digits within its column's range, or a value of the column's domain (the
+ * class's trailing dot dropped). Such a line holds no byte a CSV parser could read otherwise
+ * than a split (no quote, nothing outside ASCII). Anything else, it declines, and csv-parse and
+ * the cleaner decide: a quarantined or skipped line never comes from here. lines.test.ts proves
+ * on generated lines that a line it takes gets the very row they would give it.
+ */
+const COMMA = FORMAT.delimiter.charCodeAt(0);
+const MISSING = FORMAT.missing.charCodeAt(0);
+const [SPACE, TAB, CR, DOT, DIGIT_0, DIGIT_9] = [0x20, 0x09, 0x0d, 0x2e, 0x30, 0x39];
+const isBlank = (b: number) => b === SPACE || b === TAB || b === CR;
+
+const hashOf = (bytes: Uint8Array, from: number, to: number) => {
+  let h = 0;
+  for (let i = from; i < to; i++) h = (Math.imul(h, 31) + bytes[i]) | 0;
+  return h;
+};
+/** Per nominal column: its values' bytes, and each value's index by the hash of its bytes. */
+const KNOWN = COLUMNS.map((c) => {
+  if (c.kind !== 'nominal') return null;
+  const bytes = c.domain.map((v) => Buffer.from(v));
+  const byHash = new Map(bytes.map((b, i) => [hashOf(b, 0, b.length), i]));
+  if (byHash.size !== bytes.length) throw new Error(`${c.name}: two values share a hash; change hashOf`);
+  return { bytes, byHash };
+});
+const TRAILING_DOT = COLUMNS.map((c) => FORMAT.trailingDot.has(c.name));
+
+/** Reads the plain valid record in bytes [start, end) (no line end) into `codes`; false: not one. */
+export function plainRecord(bytes: Uint8Array, start: number, end: number, codes: Float64Array): boolean {
+  let at = start;
+  for (let c = 0; c < COLUMNS.length; c++) {
+    if (c > 0) {
+      if (at === end) return false; // fewer fields
+      at++; // the delimiter
+    }
+    let from = at;
+    while (at < end && bytes[at] !== COMMA) at++;
+    let to = at;
+    while (from < to && isBlank(bytes[from])) from++;
+    while (to > from && isBlank(bytes[to - 1])) to--;
+    if (to - from === 1 && bytes[from] === MISSING) {
+      codes[c] = NaN;
+      continue;
+    }
+    const column = COLUMNS[c];
+    if (column.kind === 'integer') {
+      if (to === from) return false;
+      // Exact up to 2^53; past it the sum rounds, but stays past every column's max.
+      let n = 0;
+      for (let i = from; i < to; i++) {
+        const b = bytes[i];
+        if (b < DIGIT_0 || b > DIGIT_9) return false;
+        n = n * 10 + (b - DIGIT_0);
+      }
+      if (n < column.min || n > column.max) return false;
+      codes[c] = n;
+      continue;
+    }
+    if (TRAILING_DOT[c] && to > from && bytes[to - 1] === DOT) to--;
+    const known = KNOWN[c]!;
+    const index = known.byHash.get(hashOf(bytes, from, to));
+    if (index === undefined) return false;
+    const value = known.bytes[index];
+    if (value.length !== to - from) return false;
+    for (let i = 0; i < value.length; i++) if (value[i] !== bytes[from + i]) return false;
+    codes[c] = index;
+  }
+  return at === end; // more fields: not a record of the dataset
+}
+
+/**
+ * One buffer per thread, read into again for each range: a new one per range made the parser
+ * thread's garbage (outside its JS heap) the largest thing in the loader's RSS.
+ */
+let scratch = Buffer.allocUnsafe(0);
+
+/** Reads [at, at + length) of the file (less past its end) into `scratch` from `into`; its bytes so far. */
+function readInto(fd: number, at: number, length: number, into = 0): Buffer {
+  if (scratch.length < into + length) {
+    const grown = Buffer.allocUnsafe(Math.max(into + length, scratch.length * 2));
+    scratch.copy(grown, 0, 0, into);
+    scratch = grown;
+  }
+  let n = 0;
+  for (let got = -1; got !== 0 && n < length; n += got) {
+    got = readSync(fd, scratch, into + n, length - n, at + n);
+  }
+  return scratch.subarray(0, into + n);
 }
 
 /**
@@ -69,34 +149,38 @@ function read(fd: number, at: number, length: number): Buffer {
 export function parseRange(file: string, origin: number, from: number, until: number): ParsedLines {
   const fd = openSync(file, 'r');
   try {
-    let start = from;
-    if (from > origin) {
-      const prev = read(fd, from - 1, 1);
-      if (prev[0] !== NEWLINE) {
-        // Mid-line: that line belongs to the range before; ours start after its end.
-        for (let at = from; ; at += STEP) {
-          const piece = read(fd, at, STEP);
-          const nl = piece.indexOf(NEWLINE);
-          if (nl !== -1) { start = at + nl + 1; break; }
-          if (piece.length < STEP) { start = at + piece.length; break; }
-        }
-      }
-    } else if (from === 0 && read(fd, 0, 3).equals(BOM)) {
-      start = 3;
+    // From the byte before `from` (is `from` a line start?) to a little past `until`, where the
+    // line holding byte `until - 1` most likely ends.
+    const before = from > origin ? 1 : 0;
+    const base = from - before;
+    let bytes = readInto(fd, base, until - base + STEP);
+    let start = before;
+    if (before && bytes[0] !== NEWLINE) {
+      // Mid-line: that line belongs to the range before; ours start after its end, if before `until`.
+      const nl = bytes.indexOf(NEWLINE, start);
+      if (nl === -1 || nl + 1 >= until - base) return parseLines(Buffer.alloc(0), until);
+      start = nl + 1;
+    } else if (from === 0 && bytes.subarray(0, 3).equals(BOM)) {
+      start = 3; // the first line starts at 0, with the byte order mark
     }
-    if (start >= until) return { ends: [], kinds: new Uint8Array(0), values: new Float64Array(0), reasons: [], raws: [] };
-    // Read to the end of the line holding byte `until - 1`.
-    const pieces = [read(fd, start, until - start)];
-    for (let at = until; pieces.at(-1)!.at(-1) !== NEWLINE; at += STEP) {
-      const piece = read(fd, at, STEP);
-      if (piece.length === 0) break;
-      const nl = piece.indexOf(NEWLINE);
-      pieces.push(nl === -1 ? piece : piece.subarray(0, nl + 1));
+    let end = bytes.indexOf(NEWLINE, until - base - 1);
+    while (end === -1) {
+      // A line longer than STEP: read on to its end, or the file's.
+      const was = bytes.length;
+      bytes = readInto(fd, base + was, STEP, was);
+      if (bytes.length === was) break;
+      end = bytes.indexOf(NEWLINE, was);
     }
-    return parseLines(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), start);
+    return parseLines(bytes.subarray(start, end === -1 ? bytes.length : end + 1), base + start);
   } finally {
     closeSync(fd);
   }
+}
+
+function csvRecord(line: Buffer): string[] {
+  const records = parseFields(line);
+  if (records.length !== 1) throw new Error(`csv-parse found ${records.length} records in one line`);
+  return records[0];
 }
 
 /** Parses and cleans whole lines whose first byte is at file offset `offset`. */
@@ -104,37 +188,54 @@ export function parseLines(bytes: Buffer, offset: number): ParsedLines {
   const ends: number[] = [];
   for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) ends.push(offset + i + 1);
   if (bytes.length && bytes[bytes.length - 1] !== NEWLINE) ends.push(offset + bytes.length);
-  const fields = parseFields(bytes);
-  // One record per line, or every line number after this one would be wrong.
-  if (fields.length !== ends.length) throw new Error(`parser returned ${fields.length} records for ${ends.length} lines at byte ${offset}`);
-  const kinds = new Uint8Array(ends.length);
-  const values = new Float64Array(fields.length * COLUMNS.length);
-  let at = 0;
+  const n = ends.length;
+  const kinds = new Uint8Array(n);
+  const rowLines = new Uint32Array(n);
+  const values = new Float64Array(n * SLOTS);
+  const codes = new Float64Array(COLUMNS.length);
+  let rows = 0;
   const reasons: string[] = [];
   const raws: string[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const outcome = cleanRecord(fields[i]);
+  for (let i = 0, start = 0; i < n; start = ends[i++] - offset) {
+    const end = ends[i] - offset;
+    const newline = bytes[end - 1] === NEWLINE;
+    if (plainRecord(bytes, start, newline ? end - 1 : end, codes)) {
+      kinds[i] = ROW;
+      encodeCodes(codes, values, rows * SLOTS);
+      rowLines[rows++] = i;
+      continue;
+    }
+    const outcome = cleanRecord(csvRecord(bytes.subarray(start, end)));
     if (outcome.kind === 'row') {
       kinds[i] = ROW;
-      for (let c = 0; c < COLUMNS.length; c++) values[at++] = encode(c, outcome.values[c]);
+      encodeRow(outcome.values, values, rows * SLOTS);
+      rowLines[rows++] = i;
     } else if (outcome.kind === 'quarantine') {
       kinds[i] = QUARANTINE;
-      const lineStart = (i === 0 ? offset : ends[i - 1]) - offset;
-      raws.push(bytes.toString('utf8', lineStart, ends[i] - offset).replace(/\r?\n$/, ''));
+      // The line as it was, less its line end ("\n" or "\r\n").
+      const line = bytes.toString('utf8', start, newline ? end - 1 : end);
+      raws.push(newline ? line.replace(/\r$/, '') : line);
       reasons.push(outcome.reason);
     } else {
       kinds[i] = SKIP;
     }
   }
-  return { ends, kinds, values: values.slice(0, at), reasons, raws };
+  return {
+    ends: Float64Array.from(ends),
+    kinds,
+    rowLines: rowLines.subarray(0, rows),
+    values: values.subarray(0, rows * SLOTS),
+    reasons,
+    raws,
+  };
 }
 
 /** What a parser thread is asked: the lines of `file` starting in [from, until). */
 export type ParseJob = { id: number; file: string; origin: number; from: number; until: number };
-export type ParseReply = { id: number; lines?: ParsedLines; error?: string };
+type ParseReply = { id: number; lines?: ParsedLines; error?: string };
 
 /** Marks a thread started to parse (the module may be loaded by a whole bundled CLI). */
-export const PARSER_ROLE = 'census-etl-parser';
+const PARSER_ROLE = 'census-etl-parser';
 
 if (!isMainThread && workerData?.role === PARSER_ROLE) {
   parentPort!.on('message', (job: ParseJob) => {
@@ -144,56 +245,89 @@ if (!isMainThread && workerData?.role === PARSER_ROLE) {
     } catch (e) {
       reply = { id: job.id, error: (e as Error).message };
     }
-    // The values' buffer is handed over, not copied.
-    parentPort!.postMessage(reply, reply.lines ? [reply.lines.values.buffer as ArrayBuffer] : []);
+    const l = reply.lines;
+    const buffers = l ? [l.ends.buffer, l.kinds.buffer, l.rowLines.buffer, l.values.buffer] : [];
+    parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
   });
 }
 
 /** Parsed, cleaned lines of one source, numbered from `firstLine`. */
 export type LineChunk = ParsedLines & { firstLine: number };
 
+/** Bundled, the parser thread's own file, beside the bundle (infra/bundle.ts names it). */
+declare const CENSUS_PARSER_FILE: string;
+
 /**
  * A parser thread runs this module. From source it is loaded through tsx (which worker
- * threads do not inherit); bundled, every module is the one file this code is in.
+ * threads do not inherit); bundled, from a file that holds this module and its imports only.
  */
 function startParser(): Worker {
   // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
-  const options = { workerData: { role: PARSER_ROLE }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(import.meta.url), options);
+  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+  const options = { workerData: { role: PARSER_ROLE }, resourceLimits };
+  const bundled = !import.meta.url.endsWith('.ts');
+  if (bundled) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
   const self = JSON.stringify(import.meta.url);
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${self}); })`;
   return new Worker(boot, { ...options, eval: true });
 }
 
 /**
+ * Parser threads: one per core beside the main thread, which inserts (on two cores, one),
+ * and no more than MAX_PARSERS: one parses several times faster than SQLite inserts.
+ * CENSUS_PARSER_THREADS=n sets the number (npm run bench compares 1 and more).
+ */
+export function parserThreads(env = process.env, cores = os.availableParallelism()): number {
+  const set = env.CENSUS_PARSER_THREADS;
+  if (set === undefined || set === '') return Math.min(MAX_PARSERS, Math.max(1, cores - 1));
+  const n = Number(set);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not ${JSON.stringify(set)}`);
+  }
+  return n;
+}
+const MAX_PARSERS = 4;
+
+type Pending = { resolve: (l: ParsedLines) => void; reject: (e: Error) => void };
+
+/**
  * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
- * come back in the order asked, so line numbers and checkpoints stay exact.
+ * come back in the order asked, so line numbers and checkpoints stay exact. A thread that
+ * fails or stops fails every job asked and every job after it with one error, naming it.
  */
 export class Parsers {
   private readonly workers: Worker[];
-  private readonly waiting = new Map<number, { resolve: (l: ParsedLines) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Pending>();
   private nextId = 0;
+  private failure: Error | null = null;
+  private closing = false;
 
-  constructor(readonly size = PARSER_THREADS) {
-    this.workers = Array.from({ length: size }, () => {
-      const w = startParser();
+  constructor(readonly size = parserThreads(), start: () => Worker = startParser) {
+    this.workers = Array.from({ length: size }, (_, n) => {
+      const w = start();
       w.on('message', ({ id, lines, error }: ParseReply) => {
-        const pending = this.waiting.get(id)!;
+        const pending = this.waiting.get(id);
+        if (!pending) return; // the pool failed while this job was under way: already rejected
         this.waiting.delete(id);
         if (error) pending.reject(new Error(error));
         else pending.resolve(lines!);
       });
-      w.on('error', (e) => this.failAll(e));
+      w.on('error', (e) => this.fail(`parser thread ${n + 1} of ${size} failed: ${e.message}`));
+      w.on('exit', (code) => this.fail(`parser thread ${n + 1} of ${size} stopped (exit code ${code})`));
       return w;
     });
   }
 
-  private failAll(e: Error) {
-    for (const p of this.waiting.values()) p.reject(e);
+  /** The first failure fails the pool; whatever the other threads do after it is moot. */
+  private fail(message: string) {
+    if (this.failure || this.closing) return;
+    this.failure = new Error(message);
+    for (const p of this.waiting.values()) p.reject(this.failure);
     this.waiting.clear();
   }
 
   parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
@@ -202,20 +336,24 @@ export class Parsers {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
-/** Two cores: one parser thread beside the main thread that inserts (npm run bench). */
-const PARSER_THREADS = 1;
-const RANGE_BYTES = 1 << 18;
+/**
+ * Bytes a parser thread is asked for at a time: ~9,800 lines. Each range is a message to the
+ * thread and one back, and on a busy 2-core machine waking the thread can cost the inserting
+ * thread its core for a while: 1 MiB ranges beat 256 KiB ones (npm run bench).
+ */
+export const RANGE_BYTES = 1 << 20;
 
 /**
  * A source's lines from `offset` (the start of line `line`), parsed and cleaned by the parser
  * threads a few ranges ahead of the caller, in chunks.
  */
 export async function* cleanedChunks(
-  parsers: Parsers,
+  parsers: Pick<Parsers, 'size' | 'parse'>,
   source: Pick<StagedSource, 'uri' | 'path' | 'bytes'>,
   offset: number,
   line: number,
@@ -224,7 +362,8 @@ export async function* cleanedChunks(
   let from = offset;
   const ask = () => {
     if (from >= source.bytes) return;
-    const parsed = parsers.parse({ file: source.path, origin: offset, from, until: Math.min(from + RANGE_BYTES, source.bytes) });
+    const until = Math.min(from + RANGE_BYTES, source.bytes);
+    const parsed = parsers.parse({ file: source.path, origin: offset, from, until });
     parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
     ahead.push(parsed);
     from += RANGE_BYTES;

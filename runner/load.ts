@@ -3,11 +3,11 @@
  * exactly `batchSize` records (loaded or quarantined; skipped lines ride along), each
  * committed with its checkpoint. One `Loader.next()` is one batch.
  */
-import { COLUMNS } from './dataset.ts';
-import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, decode, type LineChunk } from './lines.ts';
+import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, type LineChunk } from './lines.ts';
+import { SLOTS, type RowBlock } from './rows.ts';
 import type { StagedSource } from './sources.ts';
-import { batchWriter, readProgress, rowid, type Batch, type DB, type Quarantined, type SourceProgress } from './store.ts';
-import type { Value } from './clean.ts';
+import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type SourceProgress }
+  from './store.ts';
 
 export type BatchResult = {
   batch: number;
@@ -20,26 +20,25 @@ export type BatchResult = {
   done: boolean;
 };
 
-const WIDTH = COLUMNS.length;
-
 export class Loader {
   private readonly write: (batch: Batch) => number;
   private readonly progress: SourceProgress[];
-  private readonly parsers = new Parsers();
   private current = 0;
   private lines: AsyncGenerator<LineChunk> | null = null;
   private chunk: LineChunk | null = null;
-  /** Position in `chunk`: the next line, and the index of its values and quarantine entry. */
+  /** Position in `chunk`: the next line, and the index of its next row and quarantine entry. */
   private index = 0;
   /** Set when a batch failed: the read position has moved past lines that were not committed. */
   private failed = false;
-  private valueAt = 0;
+  private rowAt = 0;
   private quarantineAt = 0;
 
   constructor(
     db: DB,
     private readonly sources: readonly StagedSource[],
     private readonly batchSize: number,
+    /** Whatever parses the sources' byte ranges (npm run bench replays ranges parsed beforehand). */
+    private readonly parsers: Pick<Parsers, 'size' | 'parse' | 'close'> = new Parsers(),
   ) {
     this.write = batchWriter(db);
     this.progress = readProgress(db);
@@ -76,7 +75,7 @@ export class Loader {
         return false;
       }
       this.chunk = step.value;
-      this.index = this.valueAt = this.quarantineAt = 0;
+      this.index = this.rowAt = this.quarantineAt = 0;
     }
     return true;
   }
@@ -93,7 +92,7 @@ export class Loader {
     if (this.failed) throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
     this.failed = true;
     const started = performance.now();
-    const rows: Value[] = [];
+    const blocks: RowBlock[] = [];
     let rowCount = 0;
     const quarantined: Quarantined[] = [];
     let skipped = 0;
@@ -110,37 +109,51 @@ export class Loader {
       if (!(await this.advance())) {
         throw new Error(`source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`);
       }
+      // The chunk's lines from `index`, while the batch has room. A full batch still takes the
+      // blank and comment lines that follow it, so the last batch of the data ends the run;
+      // the next record waits for the next batch.
       const chunk = this.chunk!;
-      const i = this.index;
-      const kind = chunk.kinds[i];
-      // A full batch still takes the blank and comment lines that follow it, so the last
-      // batch of the data ends the run; the next record waits for the next batch.
-      if (kind !== SKIP && rowCount + quarantined.length === this.batchSize) break;
-      this.index++;
+      const { kinds, firstLine } = chunk;
       const p = pending(this.current);
-      const line = chunk.firstLine + i;
-      if (kind === ROW) {
-        rows.push(rowid(source.no, line));
-        for (let c = 0; c < WIDTH; c++) rows.push(decode(c, chunk.values[this.valueAt + c]));
-        rows.push(source.name, line);
-        this.valueAt += WIDTH;
-        rowCount++;
-        p.loaded++;
-      } else if (kind === QUARANTINE) {
-        const [raw, reason] = [chunk.raws[this.quarantineAt], chunk.reasons[this.quarantineAt]];
-        quarantined.push({ sourceNo: source.no, source: source.name, line, raw, reason });
-        this.quarantineAt++;
-        p.quarantined++;
-      } else {
-        skipped++;
-        p.skipped++;
+      let rows = 0;
+      const from = this.index;
+      const last = Math.min(kinds.length, source.lines - firstLine + 1);
+      let i = from;
+      for (; i < last; i++) {
+        const kind = kinds[i];
+        if (kind === SKIP) {
+          skipped++;
+          p.skipped++;
+        } else if (rowCount + rows + quarantined.length === this.batchSize) {
+          break;
+        } else if (kind === ROW) {
+          rows++;
+        } else {
+          const q = this.quarantineAt++;
+          const line = firstLine + i;
+          quarantined.push({ sourceNo: source.no, source: source.name, line, raw: chunk.raws[q], reason: chunk.reasons[q] });
+          p.quarantined++;
+        }
       }
-      p.nextLine = line + 1;
-      p.nextOffset = chunk.ends[i];
-      if (p.nextLine > source.lines) await this.nextSource();
+      if (rows) {
+        const [r, end] = [this.rowAt, (this.rowAt += rows)];
+        const lineOffsets = chunk.rowLines.subarray(r, end);
+        const values = chunk.values.subarray(r * SLOTS, end * SLOTS);
+        blocks.push({ sourceNo: source.no, source: source.name, firstLine, lineOffsets, values });
+        rowCount += rows;
+        p.loaded += rows;
+      }
+      if (i > from) {
+        this.index = i;
+        p.nextLine = firstLine + i;
+        p.nextOffset = chunk.ends[i - 1];
+        if (p.nextLine > source.lines) await this.nextSource();
+      }
+      if (i < last) break; // the batch is full
     }
     const changes = [...touched.values()];
-    const batch = this.write({ rows, rowCount, quarantined, skipped, progress: changes, ms: performance.now() - started });
+    const ms = performance.now() - started;
+    const batch = this.write({ rows: blocks, rowCount, quarantined, skipped, progress: changes, ms });
     for (const p of changes) this.progress[p.no] = p;
     this.failed = false;
     return {

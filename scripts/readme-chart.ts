@@ -3,11 +3,9 @@
  * loaded database to assets/share-by-education.png, the image the README shows. The chart is
  * the report's own SVG, rasterised by headless Chromium at twice its size for sharp text.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { launchChromium } from '../runner/browser.ts';
+import { svgToPng } from '../runner/browser.ts';
 import { renderSvg } from '../runner/charts.ts';
 import { DEFAULTS } from '../runner/params.ts';
 import { readReport, shareViewChart } from '../runner/report.ts';
@@ -20,15 +18,5 @@ db.close();
 if (!data.status.complete) throw new Error(`${values.db} is not fully loaded (${data.status.totals.percent}%): the README shows the whole dataset`);
 
 const { view, rows } = data.shares.find((s) => s.view.name === 'share_by_education')!;
-const svg = await renderSvg(shareViewChart(view, rows));
-
-const browser = await launchChromium();
-try {
-  const page = await browser.newPage({ deviceScaleFactor: 2 });
-  await page.setContent(`<body style="margin:0">${svg}</body>`);
-  mkdirSync(path.dirname(values.out), { recursive: true });
-  await page.locator('svg').screenshot({ path: values.out });
-} finally {
-  await browser.close();
-}
+await svgToPng(await renderSvg(shareViewChart(view, rows)), values.out);
 console.log(`wrote ${values.out} from ${values.db}`);

@@ -19,10 +19,14 @@ const ARCHS = Object.keys(ARCHITECTURES) as Architecture[];
 test('the release loads a dataset from a folder holding only its own files (no node_modules)', () => {
   const dir = tempDir('census-bundle-');
   const bundle = buildBundle(dir);
-  assert.deepEqual(readdirSync(dir).sort(), [RELEASE_FILES.addon, RELEASE_FILES.bundle].sort());
+  const names = [RELEASE_FILES.addon, RELEASE_FILES.bundle, RELEASE_FILES.parser];
+  assert.deepEqual(readdirSync(dir).sort(), names.sort());
   for (let up = dir; up !== path.dirname(up); up = path.dirname(up)) {
     assert.ok(!existsSync(path.join(up, 'node_modules')), `no node_modules above the release (${up})`);
   }
+  // The parser threads' file holds the parser alone: no AWS SDK, no charts.
+  const size = (file: string) => readFileSync(file, 'utf8').length;
+  assert.ok(size(bundle.files.parser) < size(bundle.files.bundle) / 20);
 
   const data = writeSources([lines([...records(7), record(7, { age: 'x' })]), lines(records(3, 8))]);
   const db = path.join(data, 'out', 'census.db');

@@ -36,7 +36,11 @@ export function testStack(app: App, config: Config, bundleText = 'console.log("r
     return path.join(dir, name);
   };
   const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({ name, path: file(name, `${name}\n`), sha256: String(i).repeat(64) }));
-  const files = { bundle: file('cli.mjs', bundleText), addon: file('better_sqlite3.node', 'addon') };
+  const files = {
+    bundle: file('cli.mjs', bundleText),
+    parser: file('parser.mjs', bundleText),
+    addon: file('better_sqlite3.node', 'addon'),
+  };
   const bundle = { files, sha256: createHash('sha256').update(bundleText).digest('hex') };
   return new CensusEtlStack(app, STACK_NAME, { config, raw, bundle });
 }

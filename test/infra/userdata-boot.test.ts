@@ -53,6 +53,7 @@ async function boot(release: keyof typeof LOADERS, watchdogSeconds?: number): Pr
   const prefix = releasePrefix(release);
   await bucket.put(prefix + RELEASE_FILES.bundle, LOADERS[release]);
   await bucket.put(prefix + RELEASE_FILES.addon, 'no addon: the stand-in loaders load none');
+  await bucket.put(prefix + RELEASE_FILES.parser, 'no parser: the stand-in loaders start no thread');
   await bucket.put(prefix + RELEASE_FILES.params, '{}');
   const input = { region: 'us-east-1', bucket: bucket.name, release, timeLimitMinutes: 10 };
   const outcome = await bootInstance({

@@ -64,7 +64,7 @@ test('installs Node 24 only, fetches exactly the release files, installs and com
     fetched,
     Object.values(RELEASE_FILES).map((f) => `"s3://census-etl-123/runner/abc/${f}" "/opt/census-etl/${f}"`),
   );
-  assert.deepEqual(Object.values(RELEASE_FILES), ['cli.mjs', 'better_sqlite3.node', 'params.json']);
+  assert.deepEqual(Object.values(RELEASE_FILES), ['cli.mjs', 'parser.mjs', 'better_sqlite3.node', 'params.json']);
   assert.match(script, /^export AWS_REGION=eu-west-3 AWS_DEFAULT_REGION=eu-west-3$/m);
   assert.doesNotMatch(script, /\bnpm|npx|node-gyp|make|gcc|curl|wget|git\b/);
 });
