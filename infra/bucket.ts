@@ -32,11 +32,18 @@ export class SecureBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
     });
-    if (tlsOnlyPolicy) new S3BucketPolicy(this, 'tls-only', { bucket, policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.bucket)) });
+    if (tlsOnlyPolicy)
+      new S3BucketPolicy(this, 'tls-only', {
+        bucket,
+        policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.bucket)),
+      });
   }
 }

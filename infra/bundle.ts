@@ -30,26 +30,29 @@ export function buildBundle(dir?: string, architecture = hostArchitecture()): Bu
     parser: path.join(dir, RELEASE_FILES.parser),
     addon: path.join(dir, RELEASE_FILES.addon),
   };
-  const build = (entry: string, outfile: string) => buildSync({
-    entryPoints: [path.join(ROOT, 'runner', entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    // better-sqlite3's entry point for one platform (a public export of its package) loads
-    // exactly that prebuilt addon; the copy loader ships the addon next to the bundle, under
-    // the release's name for it, and points the require there. Runtime code stays untouched.
-    alias: { [NATIVE]: `${NATIVE}/${ARCHITECTURES[architecture].prebuild}` },
-    loader: { '.node': 'copy' },
-    assetNames: path.parse(RELEASE_FILES.addon).name,
-    legalComments: 'none',
-    logLevel: 'error',
-    // CommonJS dependencies call require() for Node's built-ins and the addon; ESM has no require of its own.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    // Parser threads load their own file, not the whole CLI (its AWS SDK and charts cost a thread ~40 MB).
-    define: { CENSUS_PARSER_FILE: JSON.stringify(`./${RELEASE_FILES.parser}`) },
-  });
+  const build = (entry: string, outfile: string) =>
+    buildSync({
+      entryPoints: [path.join(ROOT, 'runner', entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      // better-sqlite3's entry point for one platform (a public export of its package) loads
+      // exactly that prebuilt addon; the copy loader ships the addon next to the bundle, under
+      // the release's name for it, and points the require there. Runtime code stays untouched.
+      alias: { [NATIVE]: `${NATIVE}/${ARCHITECTURES[architecture].prebuild}` },
+      loader: { '.node': 'copy' },
+      assetNames: path.parse(RELEASE_FILES.addon).name,
+      legalComments: 'none',
+      logLevel: 'error',
+      // CommonJS dependencies call require() for Node's built-ins and the addon; ESM has no require of its own.
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+      // Parser threads load their own file, not the whole CLI (its AWS SDK and charts cost a thread ~40 MB).
+      define: { CENSUS_PARSER_FILE: JSON.stringify(`./${RELEASE_FILES.parser}`) },
+    });
   build('cli.ts', files.bundle);
   build('lines.ts', files.parser);
   const hash = createHash('sha256');

@@ -32,12 +32,18 @@ const config = configOrExit();
 
 // From CENSUS_DATA_DIR when set, else downloaded once into .cache; pinned checksums either way.
 const { dataDir } = config;
-const sources = FILES.map((f) => ({ uri: dataDir ? path.resolve(dataDir, f.name) : f.url, sha256: f.sha256 }));
+const sources = FILES.map((f) => ({
+  uri: dataDir ? path.resolve(dataDir, f.name) : f.url,
+  sha256: f.sha256,
+}));
 const cache = path.join(ROOT, '.cache', 'dataset');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const { sources: staged } = await stageSources(sources, cache, DEFAULTS.retry, say);
 // The whole schedule must fit in the time limit, or the instance would power off mid-run.
-const tooLong = scheduleProblem(staged.reduce((n, s) => n + s.lines, 0), config);
+const tooLong = scheduleProblem(
+  staged.reduce((n, s) => n + s.lines, 0),
+  config,
+);
 if (tooLong) refuse(tooLong);
 
 const bundle = buildBundle(undefined, config.architecture);

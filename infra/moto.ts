@@ -14,7 +14,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-export type Moto = { endpoint: string; port: number; env: NodeJS.ProcessEnv; stop: () => Promise<void>; restart: () => Promise<void> };
+export type Moto = {
+  endpoint: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  stop: () => Promise<void>;
+  restart: () => Promise<void>;
+};
 
 async function waitReady(endpoint: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,7 +31,8 @@ async function waitReady(endpoint: string, timeoutMs = 20_000): Promise<void> {
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`moto_server at ${endpoint} did not start within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`moto_server at ${endpoint} did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -39,7 +46,10 @@ export async function startMoto(extraEnv: NodeJS.ProcessEnv = {}, port?: number)
   const endpoint = `http://127.0.0.1:${p}`;
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(p)], { env: { ...process.env, ...extraEnv }, stdio: 'ignore' });
+    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(p)], {
+      env: { ...process.env, ...extraEnv },
+      stdio: 'ignore',
+    });
     await waitReady(endpoint);
   };
   const stop = () =>

@@ -12,8 +12,18 @@ export class InstanceRole extends Construct {
 
   constructor(scope: Construct, id: string, access: InstanceAccess) {
     super(scope, id);
-    this.role = new IamRole(this, 'role', { namePrefix: 'census-etl-', assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE) });
-    this.policy = new IamRolePolicy(this, 'policy', { name: 'census-etl-s3', role: this.role.id, policy: JSON.stringify(instancePolicy(access)) });
-    this.profile = new IamInstanceProfile(this, 'profile', { namePrefix: 'census-etl-', role: this.role.name });
+    this.role = new IamRole(this, 'role', {
+      namePrefix: 'census-etl-',
+      assumeRolePolicy: JSON.stringify(EC2_ASSUME_ROLE),
+    });
+    this.policy = new IamRolePolicy(this, 'policy', {
+      name: 'census-etl-s3',
+      role: this.role.id,
+      policy: JSON.stringify(instancePolicy(access)),
+    });
+    this.profile = new IamInstanceProfile(this, 'profile', {
+      namePrefix: 'census-etl-',
+      role: this.role.name,
+    });
   }
 }

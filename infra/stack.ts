@@ -35,7 +35,11 @@ function provider(scope: Construct, { region, localEndpoint }: Config): AwsProvi
         skipMetadataApiCheck: 'true',
       }
     : {};
-  return new AwsProvider(scope, 'aws', { region, defaultTags: [{ tags: { project: 'census-etl' } }], ...local });
+  return new AwsProvider(scope, 'aws', {
+    region,
+    defaultTags: [{ tags: { project: 'census-etl' } }],
+    ...local,
+  });
 }
 
 export class CensusEtlStack extends TerraformStack {
@@ -45,7 +49,10 @@ export class CensusEtlStack extends TerraformStack {
     new LocalBackend(this, { path: config.stateFile });
     this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
 
-    const store = new SecureBucket(this, 'store', { namePrefix: 'census-etl-', tlsOnlyPolicy: !config.localEndpoint });
+    const store = new SecureBucket(this, 'store', {
+      namePrefix: 'census-etl-',
+      tlsOnlyPolicy: !config.localEndpoint,
+    });
     const bucket = store.bucket.bucket;
 
     const params: Omit<Params, 'sources' | 'results' | 'release'> = {
@@ -99,7 +106,9 @@ export class CensusEtlStack extends TerraformStack {
     new TerraformOutput(this, 'public_dns', { value: dns });
     new TerraformOutput(this, 'instance_role_arn', { value: role.role.arn });
     new TerraformOutput(this, 'ssh_command', {
-      value: config.ssh ? `ssh ${INSTANCE.sshUser}@${dns}` : 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH',
+      value: config.ssh
+        ? `ssh ${INSTANCE.sshUser}@${dns}`
+        : 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH',
     });
   }
 }

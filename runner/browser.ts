@@ -7,9 +7,19 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Nothing but the page: no network of its own, no first-run or update machinery. */
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
 
 /** Writes a chart's SVG as a PNG image, rasterised at twice its size for sharp text. */
 export async function svgToPng(svg: string, file: string): Promise<void> {

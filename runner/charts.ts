@@ -29,7 +29,12 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export type ShareBar = { label: string; records: number; share: number | null; weighted_share: number | null };
+export type ShareBar = {
+  label: string;
+  records: number;
+  share: number | null;
+  weighted_share: number | null;
+};
 
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -49,7 +54,10 @@ export function shareChart(title: string, category: string, rows: readonly Share
   const x = { field: 'share', type: 'quantitative' as const };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: 'n = records in the group; fnlwgt = how many people a record stands for' },
+    title: {
+      text: title,
+      subtitle: 'n = records in the group; fnlwgt = how many people a record stands for',
+    },
     config: CONFIG,
     data: { values },
     width: 340,
@@ -59,7 +67,12 @@ export function shareChart(title: string, category: string, rows: readonly Share
       {
         mark: { type: 'bar', cornerRadiusEnd: 2 },
         encoding: {
-          x: { ...x, title: 'Share earning >50K', axis: { format: '.0%', grid: true }, scale: { domain: [0, 1] } },
+          x: {
+            ...x,
+            title: 'Share earning >50K',
+            axis: { format: '.0%', grid: true },
+            scale: { domain: [0, 1] },
+          },
           color: {
             field: 'measure',
             sort: [RAW, WEIGHTED],
@@ -77,7 +90,11 @@ export function shareChart(title: string, category: string, rows: readonly Share
 }
 
 /** Horizontal bars of counts, each labelled with its count. */
-export function countChart(title: string, rows: readonly { label: string; count: number }[], axis: { category: string; count: string }): TopLevelSpec {
+export function countChart(
+  title: string,
+  rows: readonly { label: string; count: number }[],
+  axis: { category: string; count: string },
+): TopLevelSpec {
   const x = { field: 'count', type: 'quantitative' as const };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -88,8 +105,14 @@ export function countChart(title: string, rows: readonly { label: string; count:
     height: { step: 18 },
     encoding: { y: { field: 'label', type: 'nominal', sort: null, title: axis.category } },
     layer: [
-      { mark: { type: 'bar', color: '#4c78a8', cornerRadiusEnd: 2 }, encoding: { x: { ...x, title: axis.count, axis: { format: ',d' } } } },
-      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#333' }, encoding: { x, text: { field: 'count', type: 'quantitative', format: ',d' } } },
+      {
+        mark: { type: 'bar', color: '#4c78a8', cornerRadiusEnd: 2 },
+        encoding: { x: { ...x, title: axis.count, axis: { format: ',d' } } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#333' },
+        encoding: { x, text: { field: 'count', type: 'quantitative', format: ',d' } },
+      },
     ],
   };
 }

@@ -44,7 +44,9 @@ function formatStatus(s: Status, db: string): string {
     ...s.sources.map((x) => countsRow(x.name, x)),
     countsRow('total', t),
     `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
-    ...(s.quarantineReasons.length ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)] : []),
+    ...(s.quarantineReasons.length
+      ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)]
+      : []),
     `published: ${s.run.publishedAt ? `${s.run.publishedTo} at ${s.run.publishedAt}` : 'no'}`,
   ].join('\n');
 }
@@ -60,12 +62,23 @@ export function buildCli(): Command {
     .description('load the sources in batches on the schedule, then publish (the default command)')
     .option('--params <file>', 'parameters JSON file: a local path or s3://bucket/key')
     .option('--db <path>', `SQLite database to load into (default ${DEFAULTS.database})`)
-    .option('--data-dir <dir>', 'load Adult.data and Adult.test from this folder as they are (default: $CENSUS_DATA_DIR, else download)')
+    .option(
+      '--data-dir <dir>',
+      'load Adult.data and Adult.test from this folder as they are (default: $CENSUS_DATA_DIR, else download)',
+    )
     .option('--batch-size <n>', `records per batch (default ${DEFAULTS.batchSize})`, positiveInt)
-    .option('--every <seconds>', `seconds between batches, a divisor of 60 (default ${DEFAULTS.everySeconds})`, positiveInt)
+    .option(
+      '--every <seconds>',
+      `seconds between batches, a divisor of 60 (default ${DEFAULTS.everySeconds})`,
+      positiveInt,
+    )
     .option('--unthrottled', 'no waiting between batches (backfills, benchmarks)')
     .option('--log <path>', `log file (default ${DEFAULTS.log})`)
-    .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(resultsOption))
+    .addOption(
+      new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(
+        resultsOption,
+      ),
+    )
     .option(
       '--run-id <id>',
       "this run's id (the instance gives one); default: the database's own, or a new one",
@@ -114,7 +127,9 @@ export function buildCli(): Command {
       const db = new Database(o.db, { readonly: true, fileMustExist: true });
       try {
         const status = readStatus(db);
-        process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status, o.db)}\n`);
+        process.stdout.write(
+          o.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status, o.db)}\n`,
+        );
       } finally {
         db.close();
       }
@@ -122,7 +137,9 @@ export function buildCli(): Command {
 
   program
     .command('report')
-    .description('write report.html (self-contained, charts inlined) and report.md from a database, complete or mid-run')
+    .description(
+      'write report.html (self-contained, charts inlined) and report.md from a database, complete or mid-run',
+    )
     .option('--db <path>', 'SQLite database (opened read-only)', DEFAULTS.database)
     .option('--out <dir>', 'folder to write the report into', 'out/report')
     .action(async (o) => {

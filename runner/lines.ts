@@ -302,7 +302,10 @@ export class Parsers {
   private failure: Error | null = null;
   private closing = false;
 
-  constructor(readonly size = parserThreads(), start: () => Worker = startParser) {
+  constructor(
+    readonly size = parserThreads(),
+    start: () => Worker = startParser,
+  ) {
     this.workers = Array.from({ length: size }, (_, n) => {
       const w = start();
       w.on('message', ({ id, lines, error }: ParseReply) => {

@@ -6,8 +6,14 @@
 import { Parsers, QUARANTINE, ROW, SKIP, cleanedChunks, type LineChunk } from './lines.ts';
 import { SLOTS, type RowBlock } from './rows.ts';
 import type { StagedSource } from './sources.ts';
-import { batchWriter, readProgress, type Batch, type DB, type Quarantined, type SourceProgress }
-  from './store.ts';
+import {
+  batchWriter,
+  readProgress,
+  type Batch,
+  type DB,
+  type Quarantined,
+  type SourceProgress,
+} from './store.ts';
 
 export type BatchResult = {
   batch: number;
@@ -42,7 +48,11 @@ export class Loader {
   ) {
     this.write = batchWriter(db);
     this.progress = readProgress(db);
-    while (this.current < sources.length && this.progress[this.current].nextLine > sources[this.current].lines) this.current++;
+    while (
+      this.current < sources.length &&
+      this.progress[this.current].nextLine > sources[this.current].lines
+    )
+      this.current++;
   }
 
   get linesTotal() {
@@ -89,7 +99,8 @@ export class Loader {
 
   /** Reads and commits one batch. */
   async next(): Promise<BatchResult> {
-    if (this.failed) throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
+    if (this.failed)
+      throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
     this.failed = true;
     const started = performance.now();
     const blocks: RowBlock[] = [];
@@ -107,7 +118,9 @@ export class Loader {
     while (!this.done) {
       const source = this.sources[this.current];
       if (!(await this.advance())) {
-        throw new Error(`source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`);
+        throw new Error(
+          `source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`,
+        );
       }
       // The chunk's lines from `index`, while the batch has room. A full batch still takes the
       // blank and comment lines that follow it, so the last batch of the data ends the run;
@@ -131,7 +144,13 @@ export class Loader {
         } else {
           const q = this.quarantineAt++;
           const line = firstLine + i;
-          quarantined.push({ sourceNo: source.no, source: source.name, line, raw: chunk.raws[q], reason: chunk.reasons[q] });
+          quarantined.push({
+            sourceNo: source.no,
+            source: source.name,
+            line,
+            raw: chunk.raws[q],
+            reason: chunk.reasons[q],
+          });
           p.quarantined++;
         }
       }
@@ -167,4 +186,3 @@ export class Loader {
     };
   }
 }
-

@@ -18,7 +18,9 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digi
 const sourceUri = z.string().refine((u) => /^(s3:\/\/[^/]+\/.+|https:\/\/\S+|[^:]+)$/.test(u), {
   message: 'must be a local path, an s3://bucket/key or an https:// URL',
 });
-const resultsUri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix/');
+const resultsUri = z
+  .string()
+  .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix/');
 /** Ticks must fall at the same seconds of every minute, so the interval divides 60. */
 const DIVISORS_OF_60 = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
 
@@ -67,7 +69,9 @@ export const DEFAULTS: Params = {
 export const sourcesIn = (dir: string): Source[] => FILES.map((f) => ({ uri: path.join(dir, f.name) }));
 
 /** CLI flags; each replaces one field of the file. */
-export type Overrides = Partial<Pick<Params, 'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'results'>> & {
+export type Overrides = Partial<
+  Pick<Params, 'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'results'>
+> & {
   dataDir?: string;
 };
 
@@ -107,7 +111,11 @@ async function readParamsText(location: string): Promise<string> {
  * The effective parameters: defaults, then the file (if any), then the environment's
  * CENSUS_DATA_DIR, then CLI flags. A file may omit fields; it may not add unknown ones.
  */
-export async function resolveParams(file: string | undefined, overrides: Overrides, env = process.env): Promise<Params> {
+export async function resolveParams(
+  file: string | undefined,
+  overrides: Overrides,
+  env = process.env,
+): Promise<Params> {
   let fromFile: Record<string, unknown> = {};
   if (file) {
     const text = await readParamsText(file);
@@ -129,6 +137,7 @@ export async function resolveParams(file: string | undefined, overrides: Overrid
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
   const parsed = ParamsSchema.safeParse(merged);
-  if (!parsed.success) throw new UsageError(describe(parsed.error, file ? `${file} (or its CLI overrides)` : 'CLI flags'));
+  if (!parsed.success)
+    throw new UsageError(describe(parsed.error, file ? `${file} (or its CLI overrides)` : 'CLI flags'));
   return parsed.data;
 }

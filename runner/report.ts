@@ -11,7 +11,13 @@ import { countChart, renderSvg, shareChart } from './charts.ts';
 import { readStatus, type DB, type Status } from './store.ts';
 import { SHARE_VIEWS, type ShareView } from './views.ts';
 
-type ShareFigures = { records: number; over_50k: number | null; share: number | null; people: number | null; weighted_share: number | null };
+type ShareFigures = {
+  records: number;
+  over_50k: number | null;
+  share: number | null;
+  people: number | null;
+  weighted_share: number | null;
+};
 type ShareRow = ShareFigures & { label: string };
 type MissingRow = { column: string; missing: number; records: number; share: number | null };
 type QuarantineRow = { source: string; reason: string; records: number; first_line: number };
@@ -52,8 +58,20 @@ const formatShare = (x: number | null) => (x === null ? '–' : `${(x * 100).toF
 type Table = { head: string[]; rows: string[][] };
 type Section = { id: string; title: string; text?: string; chart?: TopLevelSpec; table: Table };
 
-const SHARE_HEAD = ['Records', 'Earning >50K', 'Share of records', 'People (sum of fnlwgt)', 'Share of people'];
-const shareCells = (f: ShareFigures) => [formatCount(f.records), formatCount(f.over_50k), formatShare(f.share), formatCount(f.people), formatShare(f.weighted_share)];
+const SHARE_HEAD = [
+  'Records',
+  'Earning >50K',
+  'Share of records',
+  'People (sum of fnlwgt)',
+  'Share of people',
+];
+const shareCells = (f: ShareFigures) => [
+  formatCount(f.records),
+  formatCount(f.over_50k),
+  formatShare(f.share),
+  formatCount(f.people),
+  formatShare(f.weighted_share),
+];
 
 /** A share view's chart: the report's, and the README's image (npm run readme-chart). */
 export const shareViewChart = (view: ShareView, rows: readonly ShareRow[]) =>
@@ -63,7 +81,8 @@ export const shareViewChart = (view: ShareView, rows: readonly ShareRow[]) =>
 function range(rows: readonly ShareRow[]): string | undefined {
   const ranked = rows.filter((r) => r.share !== null).sort((a, b) => b.share! - a.share!);
   if (ranked.length < 2) return undefined;
-  const at = (r: ShareRow) => `${r.label} (${formatShare(r.share)} of records, ${formatShare(r.weighted_share)} of people)`;
+  const at = (r: ShareRow) =>
+    `${r.label} (${formatShare(r.share)} of records, ${formatShare(r.weighted_share)} of people)`;
   return `Highest: ${at(ranked[0])}; lowest: ${at(ranked.at(-1)!)}.`;
 }
 
@@ -85,7 +104,10 @@ function sections(d: ReportData): Section[] {
       title: 'What this report covers',
       table: {
         head: ['Source', 'Lines read', 'Lines', 'Loaded', 'Quarantined', 'Skipped'],
-        rows: d.status.sources.map((s) => [s.name, ...[s.linesRead, s.lines, s.loaded, s.quarantined, s.skipped].map(formatCount)]),
+        rows: d.status.sources.map((s) => [
+          s.name,
+          ...[s.linesRead, s.lines, s.loaded, s.quarantined, s.skipped].map(formatCount),
+        ]),
       },
     },
     {
@@ -105,8 +127,20 @@ function sections(d: ReportData): Section[] {
       id: 'missing_values',
       title: 'Missing values per column',
       text: 'A "?" in the source is stored as NULL. Records with a missing category are counted under "(missing)" above.',
-      chart: countChart('Missing values per column', d.missing.map((m) => ({ label: m.column, count: m.missing })), { category: 'Column', count: 'Records with the value missing' }),
-      table: { head: ['Column', 'Missing', 'Records', 'Share missing'], rows: d.missing.map((m) => [m.column, formatCount(m.missing), formatCount(m.records), formatShare(m.share)]) },
+      chart: countChart(
+        'Missing values per column',
+        d.missing.map((m) => ({ label: m.column, count: m.missing })),
+        { category: 'Column', count: 'Records with the value missing' },
+      ),
+      table: {
+        head: ['Column', 'Missing', 'Records', 'Share missing'],
+        rows: d.missing.map((m) => [
+          m.column,
+          formatCount(m.missing),
+          formatCount(m.records),
+          formatShare(m.share),
+        ]),
+      },
     },
     {
       id: 'quarantine_by_reason',
@@ -122,13 +156,15 @@ function sections(d: ReportData): Section[] {
   ];
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const escapeMd = (s: string) => s.replaceAll('|', '\\|');
 /** Right-aligned: every column of figures. The first column names the row (an age band like "25-34" is a name). */
 const numericColumn = (t: Table, i: number) => i > 0 && t.rows.every((r) => /^[\d.,%–]+$/.test(r[i]));
 
 function htmlTable(t: Table): string {
-  const cell = (c: string, i: number) => `<td${numericColumn(t, i) ? ' class="num"' : ''}>${escapeHtml(c)}</td>`;
+  const cell = (c: string, i: number) =>
+    `<td${numericColumn(t, i) ? ' class="num"' : ''}>${escapeHtml(c)}</td>`;
   return `<table><thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>${t.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n')}</tbody></table>`;
 }
@@ -151,9 +187,11 @@ th, td { padding: 3px 6px; border-bottom: 1px solid #eee; text-align: left; } th
 td.num { text-align: right; font-variant-numeric: tabular-nums; }`;
 
 function html(d: ReportData, rendered: { section: Section; svg?: string }[]): string {
-  const body = rendered.map(({ section: s, svg }) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>
+  const body = rendered.map(
+    ({ section: s, svg }) => `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>
 ${s.text ? `<p>${escapeHtml(s.text)}</p>` : ''}
-<div class="row">${svg ? `<figure>${svg}</figure>` : ''}${htmlTable(s.table)}</div></section>`);
+<div class="row">${svg ? `<figure>${svg}</figure>` : ''}${htmlTable(s.table)}</div></section>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Census Adult: who earns more than $50K?</title><style>${STYLE}</style></head>
@@ -166,21 +204,31 @@ ${body.join('\n')}
 }
 
 function markdown(d: ReportData, rendered: { section: Section; chartFile?: string }[]): string {
-  return [
-    '# Census Adult: who earns more than $50K?',
-    `Generated ${d.generatedAt} by census-etl report from the views in the database.`,
-    `**${coverage(d.status)}**`,
-    ...rendered.map(({ section: s, chartFile }) =>
-      [`## ${s.title}`, s.text, chartFile ? `![${s.title}](${chartFile})` : '', mdTable(s.table)].filter(Boolean).join('\n\n'),
-    ),
-  ].join('\n\n') + '\n';
+  return (
+    [
+      '# Census Adult: who earns more than $50K?',
+      `Generated ${d.generatedAt} by census-etl report from the views in the database.`,
+      `**${coverage(d.status)}**`,
+      ...rendered.map(({ section: s, chartFile }) =>
+        [`## ${s.title}`, s.text, chartFile ? `![${s.title}](${chartFile})` : '', mdTable(s.table)]
+          .filter(Boolean)
+          .join('\n\n'),
+      ),
+    ].join('\n\n') + '\n'
+  );
 }
 
 /**
  * Writes report.html (self-contained) and report.md (its charts as SVG files in charts/) to
  * `out`. The database is opened read-only, so a load running meanwhile is not disturbed.
  */
-export async function writeReport({ db, out }: { db: string; out: string }): Promise<{ html: string; markdown: string }> {
+export async function writeReport({
+  db,
+  out,
+}: {
+  db: string;
+  out: string;
+}): Promise<{ html: string; markdown: string }> {
   const conn = new Database(db, { readonly: true, fileMustExist: true });
   let data: ReportData;
   try {

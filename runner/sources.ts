@@ -47,7 +47,7 @@ async function fingerprint(file: string): Promise<{ sha256: string; bytes: numbe
   const buffer = Buffer.allocUnsafe(1 << 20);
   const fh = await open(file);
   try {
-    for (let n; (n = (await fh.read(buffer, 0, buffer.length)).bytesRead) > 0; ) {
+    for (let n; (n = (await fh.read(buffer, 0, buffer.length)).bytesRead) > 0;) {
       const chunk = buffer.subarray(0, n);
       hash.update(chunk);
       if (bytes < BOM.length) head = Buffer.concat([head, chunk.subarray(0, BOM.length - bytes)]);
@@ -168,7 +168,9 @@ export async function stageSources(
       throw new SourceError(`source ${uri}: the file is empty${bom}`);
     }
     if (source.sha256 && print.sha256 !== source.sha256) {
-      throw new SourceError(`source ${uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`);
+      throw new SourceError(
+        `source ${uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`,
+      );
     }
     staged.push({ no, name, uri, path: file, ...print });
   }

@@ -16,12 +16,13 @@ import { VIEWS } from './views.ts';
 
 export type DB = Database.Database;
 
-
 function columnDdl(c: (typeof COLUMNS)[number]): string {
   // A chain of "=" rather than IN (...): SQLite evaluates an IN list in a CHECK by building
   // a temporary index per row, which made inserts 4x slower (npm run bench).
   const check =
-    c.kind === 'integer' ? `${q(c.name)} BETWEEN ${c.min} AND ${c.max}` : c.domain.map((v) => `${q(c.name)} = ${sqlString(v)}`).join(' OR ');
+    c.kind === 'integer'
+      ? `${q(c.name)} BETWEEN ${c.min} AND ${c.max}`
+      : c.domain.map((v) => `${q(c.name)} = ${sqlString(v)}`).join(' OR ');
   return `${q(c.name)} ${c.kind === 'integer' ? 'INTEGER' : 'TEXT'} CHECK (${check})`;
 }
 
@@ -100,7 +101,14 @@ const TABLES: readonly { name: string; sql: string }[] = [
 ];
 
 export type Quarantined = { sourceNo: number; source: string; line: number; raw: string; reason: string };
-export type SourceProgress = { no: number; nextOffset: number; nextLine: number; loaded: number; quarantined: number; skipped: number };
+export type SourceProgress = {
+  no: number;
+  nextOffset: number;
+  nextLine: number;
+  loaded: number;
+  quarantined: number;
+  skipped: number;
+};
 /** A batch to commit: its rows in blocks (rows.ts), and what else the batch read. */
 export type Batch = {
   rows: RowBlock[];
@@ -125,7 +133,9 @@ export function openStore(file: string): { db: DB; close: () => void } {
     lock.exec('BEGIN EXCLUSIVE');
   } catch {
     lock.close();
-    throw new LockedError(`database ${file} is in use by another census-etl run (lock ${file}.lock is held); wait for it or stop it`);
+    throw new LockedError(
+      `database ${file} is in use by another census-etl run (lock ${file}.lock is held); wait for it or stop it`,
+    );
   }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -184,14 +194,22 @@ const MIGRATIONS: Record<number, (db: DB) => void> = {
           'whose quarantined lines it cannot tell apart: load them into a new --db',
       );
     }
-    replaceTable(db, 'quarantine', 'source_no, source, line, raw, reason', (old) =>
-      `SELECT s.no, q.source, q.line, q.raw, q.reason FROM ${old} q JOIN sources s ON s.name = q.source`,
+    replaceTable(
+      db,
+      'quarantine',
+      'source_no, source, line, raw, reason',
+      (old) =>
+        `SELECT s.no, q.source, q.line, q.raw, q.reason FROM ${old} q JOIN sources s ON s.name = q.source`,
     );
     // Its runs were local runs: their id is their start time and "local".
     const kept = 'started_at, finished_at, published_at, published_to';
-    replaceTable(db, 'run', `id, run_id, release, ${kept}`, (old) =>
-      `SELECT id, strftime('%Y%m%dT%H%M%SZ', started_at) || '-${LOCAL_RELEASE}', '${LOCAL_RELEASE}', ` +
-      `${kept} FROM ${old}`,
+    replaceTable(
+      db,
+      'run',
+      `id, run_id, release, ${kept}`,
+      (old) =>
+        `SELECT id, strftime('%Y%m%dT%H%M%SZ', started_at) || '-${LOCAL_RELEASE}', '${LOCAL_RELEASE}', ` +
+        `${kept} FROM ${old}`,
     );
   },
 };
@@ -243,19 +261,28 @@ export function assertSchema(db: DB): void {
 
 /** Records the sources on a new database; on an existing one, insists they are the same. */
 export function registerSources(db: DB, staged: readonly StagedSource[]): void {
-  const known = db.prepare('SELECT no, name, uri, sha256 FROM sources ORDER BY no').all() as Pick<StagedSource, 'no' | 'name' | 'uri' | 'sha256'>[];
+  const known = db.prepare('SELECT no, name, uri, sha256 FROM sources ORDER BY no').all() as Pick<
+    StagedSource,
+    'no' | 'name' | 'uri' | 'sha256'
+  >[];
   if (known.length === 0) {
-    const insert = db.prepare('INSERT INTO sources (no, name, uri, sha256, bytes, lines) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = db.prepare(
+      'INSERT INTO sources (no, name, uri, sha256, bytes, lines) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     db.transaction(() => {
       for (const s of staged) insert.run(s.no, s.name, s.uri, s.sha256, s.bytes, s.lines);
     })();
     return;
   }
-  const same = known.length === staged.length && known.every((k, i) => k.sha256 === staged[i].sha256 && k.name === staged[i].name);
+  const same =
+    known.length === staged.length &&
+    known.every((k, i) => k.sha256 === staged[i].sha256 && k.name === staged[i].name);
   if (!same) {
     const was = known.map((k) => `${k.name} (${k.sha256.slice(0, 12)})`).join(', ');
     const now = staged.map((s) => `${s.name} (${s.sha256.slice(0, 12)})`).join(', ');
-    throw new Error(`this database was loaded from ${was}; the sources now are ${now}. Use a new database (--db) to load different files`);
+    throw new Error(
+      `this database was loaded from ${was}; the sources now are ${now}. Use a new database (--db) to load different files`,
+    );
   }
 }
 
@@ -268,8 +295,7 @@ export type RunIdentity = { id: string; release: string; startedAt: string; resu
  */
 export function claimRun(db: DB, wanted: { id?: string; release?: string }): RunIdentity {
   const known = db.prepare('SELECT run_id AS id, release, started_at AS startedAt FROM run').get() as
-    | Omit<RunIdentity, 'resumed'>
-    | undefined;
+    Omit<RunIdentity, 'resumed'> | undefined;
   if (known) {
     const clash =
       (wanted.id !== undefined && wanted.id !== known.id && `--run-id ${wanted.id}`) ||
@@ -285,14 +311,19 @@ export function claimRun(db: DB, wanted: { id?: string; release?: string }): Run
   const release = wanted.release ?? LOCAL_RELEASE;
   const startedAt = new Date();
   const id = wanted.id ?? runId(startedAt, release);
-  db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)')
-    .run(id, release, startedAt.toISOString());
+  db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)').run(
+    id,
+    release,
+    startedAt.toISOString(),
+  );
   return { id, release, startedAt: startedAt.toISOString(), resumed: false };
 }
 
 export function readProgress(db: DB): SourceProgress[] {
   return db
-    .prepare('SELECT no, next_offset AS nextOffset, next_line AS nextLine, loaded, quarantined, skipped FROM sources ORDER BY no')
+    .prepare(
+      'SELECT no, next_offset AS nextOffset, next_line AS nextLine, loaded, quarantined, skipped FROM sources ORDER BY no',
+    )
     .all() as SourceProgress[];
 }
 
@@ -313,7 +344,8 @@ export function batchWriter(db: DB): (batch: Batch) => number {
   const write = db.transaction((batch: Batch): number => {
     insertRows(batch.rows);
     for (const r of batch.quarantined) quarantine.run(r.sourceNo, r.source, r.line, r.raw, r.reason);
-    for (const p of batch.progress) progress.run(p.nextOffset, p.nextLine, p.loaded, p.quarantined, p.skipped, p.no);
+    for (const p of batch.progress)
+      progress.run(p.nextOffset, p.nextLine, p.loaded, p.quarantined, p.skipped, p.no);
     const n = nextBatch.get() as number;
     log.run(n, batch.rowCount, batch.quarantined.length, batch.skipped, batch.ms);
     return n;
@@ -350,8 +382,21 @@ export type SourceStatus = {
 };
 export type Status = {
   sources: SourceStatus[];
-  totals: { lines: number; linesRead: number; loaded: number; quarantined: number; skipped: number; percent: number };
-  batches: { count: number; lastAt: string | null; msP50: number | null; msP99: number | null; msMax: number | null };
+  totals: {
+    lines: number;
+    linesRead: number;
+    loaded: number;
+    quarantined: number;
+    skipped: number;
+    percent: number;
+  };
+  batches: {
+    count: number;
+    lastAt: string | null;
+    msP50: number | null;
+    msP99: number | null;
+    msMax: number | null;
+  };
   quarantineReasons: { reason: string; count: number }[];
   run: {
     id: string | null;
@@ -380,7 +425,7 @@ export function readStatus(db: DB): Status {
   const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);
   const lines = sum('lines');
   const linesRead = sum('linesRead');
-  const ms = (db.prepare('SELECT ms FROM batches ORDER BY ms').pluck().all() as number[]);
+  const ms = db.prepare('SELECT ms FROM batches ORDER BY ms').pluck().all() as number[];
   const none = { id: null, release: null, startedAt: null, finishedAt: null };
   const unpublished = { publishedAt: null, publishedTo: null };
   const run = (db

@@ -11,7 +11,10 @@ import { q } from './sql.ts';
  */
 function bandCase(column: string, edges: readonly number[]): string {
   const name = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
-  const whens = edges.map((edge, i) => `WHEN ${q(column)} < ${edge} THEN '${i === 0 ? `under ${edge}` : name(edges[i - 1], edge - 1)}'`);
+  const whens = edges.map(
+    (edge, i) =>
+      `WHEN ${q(column)} < ${edge} THEN '${i === 0 ? `under ${edge}` : name(edges[i - 1], edge - 1)}'`,
+  );
   return `CASE WHEN ${q(column)} IS NULL THEN NULL ${whens.join(' ')} ELSE '${edges.at(-1)} and over' END`;
 }
 
@@ -44,14 +47,30 @@ export type ShareView = {
 
 /** The share of records (and of people) earning >50K, by one attribute each. */
 export const SHARE_VIEWS: readonly ShareView[] = [
-  { name: 'share_by_education', dimension: 'education', label: 'Education', carry: ['education-num'], orderBy: q('education-num') },
+  {
+    name: 'share_by_education',
+    dimension: 'education',
+    label: 'Education',
+    carry: ['education-num'],
+    orderBy: q('education-num'),
+  },
   { name: 'share_by_occupation', dimension: 'occupation', label: 'Occupation', orderBy: 'share DESC' },
   { name: 'share_by_sex', dimension: 'sex', label: 'Sex', orderBy: 'share DESC' },
   { name: 'share_by_race', dimension: 'race', label: 'Race', orderBy: 'share DESC' },
-  { name: 'share_by_marital_status', dimension: 'marital-status', label: 'Marital status', orderBy: 'share DESC' },
+  {
+    name: 'share_by_marital_status',
+    dimension: 'marital-status',
+    label: 'Marital status',
+    orderBy: 'share DESC',
+  },
   // Bands are text, so they sort by the youngest age (fewest hours) in them.
   { name: 'share_by_age_band', dimension: 'age_band', label: 'Age', orderBy: 'min(age)' },
-  { name: 'share_by_hours_band', dimension: 'hours_band', label: 'Hours worked per week', orderBy: `min(${q('hours-per-week')})` },
+  {
+    name: 'share_by_hours_band',
+    dimension: 'hours_band',
+    label: 'Hours worked per week',
+    orderBy: `min(${q('hours-per-week')})`,
+  },
 ];
 
 export type View = { name: string; sql: string };
@@ -59,8 +78,11 @@ const view = (name: string, select: string): View => ({ name, sql: `CREATE VIEW 
 
 function shareView(v: ShareView): View {
   const groupBy = [v.dimension, ...(v.carry ?? [])].map(q).join(', ');
-  return view(v.name, `SELECT ${groupBy},${SHARE_FIGURES}
-  FROM adult_enriched GROUP BY ${groupBy} ORDER BY ${v.orderBy}`);
+  return view(
+    v.name,
+    `SELECT ${groupBy},${SHARE_FIGURES}
+  FROM adult_enriched GROUP BY ${groupBy} ORDER BY ${v.orderBy}`,
+  );
 }
 
 const missingRow = (c: (typeof COLUMNS)[number]) =>

@@ -49,7 +49,11 @@ const records = (db: string) => {
   d.close();
   return n;
 };
-const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
+const pct = (xs: number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 /** Per-batch milliseconds (read + clean + insert + checkpoint + commit), from the log lines. */
 const batchMs = (log: string) =>
   [...log.matchAll(/ batch \d+\/\d+: .*\| ([\d.]+) ms/g)].map((m) => Number(m[1]));
@@ -242,8 +246,12 @@ try {
     console.log(`\nThe field, ${SCALE}x input, best of ${REPEAT} (${rate}):\n`);
     const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
     const table = [
-      row(['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored', 'class one of the two values']
-        .concat(['integers stored as text', 'rows from blank/comment lines'])),
+      row(
+        ['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored', 'class one of the two values'].concat([
+          'integers stored as text',
+          'rows from blank/comment lines',
+        ]),
+      ),
       row(['---', ...Array(7).fill('---:')]),
       ...loaders.map((l) => {
         const { rows, cleanClass, integersAsText, junkRows } = l.left;

@@ -10,12 +10,20 @@ import { renderSvg } from '../runner/charts.ts';
 import { DEFAULTS } from '../runner/params.ts';
 import { readReport, shareViewChart } from '../runner/report.ts';
 
-const { values } = parseArgs({ options: { db: { type: 'string', default: DEFAULTS.database }, out: { type: 'string', default: 'assets/share-by-education.png' } } });
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string', default: DEFAULTS.database },
+    out: { type: 'string', default: 'assets/share-by-education.png' },
+  },
+});
 
 const db = new Database(values.db, { readonly: true, fileMustExist: true });
 const data = readReport(db);
 db.close();
-if (!data.status.complete) throw new Error(`${values.db} is not fully loaded (${data.status.totals.percent}%): the README shows the whole dataset`);
+if (!data.status.complete)
+  throw new Error(
+    `${values.db} is not fully loaded (${data.status.totals.percent}%): the README shows the whole dataset`,
+  );
 
 const { view, rows } = data.shares.find((s) => s.view.name === 'share_by_education')!;
 await svgToPng(await renderSvg(shareViewChart(view, rows)), values.out);

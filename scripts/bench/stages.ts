@@ -4,20 +4,15 @@
  * - inserting alone (the insert-only ceiling): the real Loader and store on a fresh database,
  *   same batches, statements and transactions as a run, fed ranges parsed beforehand.
  */
-import path from 'node:path';
-import { FILES } from '../../runner/dataset.ts';
 import { Parsers, cleanedChunks, parseRange, type ParseJob, type ParsedLines } from '../../runner/lines.ts';
 import { Loader } from '../../runner/load.ts';
+import { sourcesIn } from '../../runner/params.ts';
+import { DEFAULT_RETRY } from '../../runner/retry.ts';
 import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources } from '../../runner/store.ts';
 
-export const stage = (dir: string, stageDir: string): Promise<StagedSource[]> =>
-  stageSources(
-    FILES.map((f) => ({ uri: path.join(dir, f.name) })),
-    stageDir,
-    { attempts: 1, minDelaySeconds: 1 },
-    () => {},
-  );
+export const stage = async (dir: string, stageDir: string): Promise<StagedSource[]> =>
+  (await stageSources(sourcesIn(dir), stageDir, { ...DEFAULT_RETRY, attempts: 1 }, () => {})).sources;
 
 /** Lines a second parsed and cleaned by `threads` parser threads, every source start to end. */
 export async function parseOnly(
@@ -83,6 +78,6 @@ export async function insertOnly(
     const { user, system } = process.threadCpuUsage(cpu);
     return { records, recordsPerS: (records / (performance.now() - t0)) * 1000, cpuS: (user + system) / 1e6 };
   } finally {
-    store.release();
+    store.close();
   }
 }

@@ -34,7 +34,18 @@ test('the release loads a dataset from a folder holding only its own files (no n
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [bundle.files.bundle, ...args], { cwd: dir, encoding: 'utf8', env });
 
-  const loaded = run('run', '--unthrottled', '--batch-size', '4', '--data-dir', data, '--db', db, '--log', path.join(data, 'out', 'run.log'));
+  const loaded = run(
+    'run',
+    '--unthrottled',
+    '--batch-size',
+    '4',
+    '--data-dir',
+    data,
+    '--db',
+    db,
+    '--log',
+    path.join(data, 'out', 'run.log'),
+  );
   assert.equal(loaded.status, 0, loaded.stderr);
   const status = run('status', '--db', db, '--json');
   assert.equal(status.status, 0, status.stderr);

@@ -35,7 +35,11 @@ export function testStack(app: App, config: Config, bundleText = 'console.log("r
     writeFileSync(path.join(dir, name), text);
     return path.join(dir, name);
   };
-  const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({ name, path: file(name, `${name}\n`), sha256: String(i).repeat(64) }));
+  const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({
+    name,
+    path: file(name, `${name}\n`),
+    sha256: String(i).repeat(64),
+  }));
   const files = {
     bundle: file('cli.mjs', bundleText),
     parser: file('parser.mjs', bundleText),

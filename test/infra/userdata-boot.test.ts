@@ -31,11 +31,11 @@ after(async () => moto?.stop());
 const LOADERS = {
   fails:
     'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
-      'process.stderr.write(`census-etl: error: source "x\\\\y": gone\\n`);\n' +
-      'process.exit(1);',
+    'process.stderr.write(`census-etl: error: source "x\\\\y": gone\\n`);\n' +
+    'process.exit(1);',
   killed:
     'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
-      'process.kill(process.pid, "SIGKILL");',
+    'process.kill(process.pid, "SIGKILL");',
   hangs: [
     'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);',
     'process.on("SIGTERM", () => {',

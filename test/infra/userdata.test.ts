@@ -33,7 +33,7 @@ test('the run is named at boot: its UTC start time and the release; the loader g
   assert.ok(at(/^run_id=/) < at(/^trap finish EXIT$/), 'every failure has a run to record');
 });
 
-test('on exit: unless the loader completed, the log and run.json go to the run\'s prefix; power off', () => {
+test("on exit: unless the loader completed, the log and run.json go to the run's prefix; power off", () => {
   const body = script.slice(script.indexOf('finish() {'), script.indexOf('trap finish EXIT'));
   assert.match(body, /trap - EXIT/);
   assert.match(body, /if \[\[ \$state != complete \]\]; then/);
@@ -64,12 +64,17 @@ test('installs Node 24 only, fetches exactly the release files, installs and com
     fetched,
     Object.values(RELEASE_FILES).map((f) => `"s3://census-etl-123/runner/abc/${f}" "/opt/census-etl/${f}"`),
   );
-  assert.deepEqual(Object.values(RELEASE_FILES), ['cli.mjs', 'parser.mjs', 'better_sqlite3.node', 'params.json']);
+  assert.deepEqual(Object.values(RELEASE_FILES), [
+    'cli.mjs',
+    'parser.mjs',
+    'better_sqlite3.node',
+    'params.json',
+  ]);
   assert.match(script, /^export AWS_REGION=eu-west-3 AWS_DEFAULT_REGION=eu-west-3$/m);
   assert.doesNotMatch(script, /\bnpm|npx|node-gyp|make|gcc|curl|wget|git\b/);
 });
 
-test('refuses a machine of another architecture than the addon\'s, before installing anything', () => {
+test("refuses a machine of another architecture than the addon's, before installing anything", () => {
   const check = (arch: 'x86_64' | 'arm64') => userData({ ...input, architecture: arch }).split('\n');
   const [x86, arm] = [check('x86_64'), check('arm64')];
   assert.ok(x86.includes('if [[ $(uname -m) != x86_64 ]]; then'));

@@ -4,7 +4,8 @@ import { cleanRecord } from '../../runner/clean.ts';
 import { COLUMNS } from '../../runner/dataset.ts';
 
 const split = (line: string) => line.split(',');
-const VALID = '39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K';
+const VALID =
+  '39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K';
 const withField = (name: string, value: string) => {
   const f = split(VALID);
   f[COLUMNS.findIndex((c) => c.name === name)] = ` ${value}`;
@@ -19,7 +20,23 @@ const reasonOf = (fields: string[]) => {
 test('a valid record becomes a typed row: integers as numbers, nominal values trimmed', () => {
   assert.deepEqual(cleanRecord(split(VALID)), {
     kind: 'row',
-    values: [39, 'State-gov', 77516, 'Bachelors', 13, 'Never-married', 'Adm-clerical', 'Not-in-family', 'White', 'Male', 2174, 0, 40, 'United-States', '<=50K'],
+    values: [
+      39,
+      'State-gov',
+      77516,
+      'Bachelors',
+      13,
+      'Never-married',
+      'Adm-clerical',
+      'Not-in-family',
+      'White',
+      'Male',
+      2174,
+      0,
+      40,
+      'United-States',
+      '<=50K',
+    ],
   });
 });
 
@@ -52,9 +69,15 @@ test('each kind of bad value is quarantined with a reason naming the column and 
   assert.equal(reasonOf(withField('capital-gain', 'A')), 'capital-gain: "A" is not an integer');
   assert.equal(reasonOf(withField('age', '-3')), 'age: -3 is outside 0..130');
   assert.equal(reasonOf(withField('age', '4.5')), 'age: "4.5" is not an integer');
-  assert.equal(reasonOf(withField('fnlwgt', '123456789012345678901234')), 'fnlwgt: "123456789012345678901234" is too large');
+  assert.equal(
+    reasonOf(withField('fnlwgt', '123456789012345678901234')),
+    'fnlwgt: "123456789012345678901234" is too large',
+  );
   assert.equal(reasonOf(withField('hours-per-week', '169')), 'hours-per-week: 169 is outside 0..168');
-  assert.equal(reasonOf(withField('native-country', 'Atlantis')), 'native-country: "Atlantis" is not one of the values in Description');
+  assert.equal(
+    reasonOf(withField('native-country', 'Atlantis')),
+    'native-country: "Atlantis" is not one of the values in Description',
+  );
   assert.equal(reasonOf(withField('education', '')), 'education: "" is not one of the values in Description');
 });
 

@@ -18,7 +18,10 @@ function describedAttributes(text: string): Map<string, string[] | 'continuous'>
 
 test('the dataset definition matches Description: names, order, types and domains', () => {
   const described = describedAttributes(readFileSync(path.join(DATA_DIR, 'Description'), 'utf8'));
-  assert.deepEqual(COLUMNS.map((c) => c.name), [...described.keys()]);
+  assert.deepEqual(
+    COLUMNS.map((c) => c.name),
+    [...described.keys()],
+  );
   for (const c of COLUMNS) {
     const d = described.get(c.name);
     if (c.kind === 'integer') assert.equal(d, 'continuous', c.name);

@@ -16,7 +16,17 @@ import { literal, waitForLine } from '../support/watch.ts';
 
 test('a second run on a database in use refuses with a clear message; the first finishes alone', async () => {
   const dir = mixedSources(40, 20, tempDir());
-  const run = (db: string) => ['run', '--batch-size', '10', '--data-dir', dir, '--db', db, '--log', path.join(dir, `${path.basename(db)}.log`)];
+  const run = (db: string) => [
+    'run',
+    '--batch-size',
+    '10',
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    path.join(dir, `${path.basename(db)}.log`),
+  ];
   const reference = path.join(dir, 'reference.db');
   assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
 
@@ -26,10 +36,17 @@ test('a second run on a database in use refuses with a clear message; the first 
   const firstDone = finished(first);
   assert.ok(await waitForLine(first, / batch 1\/\d+: /), 'the first run is loading');
 
-  const seconds = [['--unthrottled'], ['--every', '1']].map((mode) => finished(startCli([...run(db), ...mode])));
+  const seconds = [['--unthrottled'], ['--every', '1']].map((mode) =>
+    finished(startCli([...run(db), ...mode])),
+  );
   for (const second of await Promise.all(seconds)) {
     assert.equal(second.code, 1, second.stderr);
-    assert.match(second.stderr, new RegExp(`census-etl: error: database ${literal(db)} is in use by another census-etl run \\(lock .*census\\.db\\.lock is held\\); wait for it or stop it`));
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `census-etl: error: database ${literal(db)} is in use by another census-etl run \\(lock .*census\\.db\\.lock is held\\); wait for it or stop it`,
+      ),
+    );
     assert.doesNotMatch(second.stdout, / batch \d+\/\d+: /, 'the second run loaded nothing');
   }
 

@@ -21,7 +21,18 @@ import { literal } from '../support/watch.ts';
 
 test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after freeing space a rerun continues', (t) => {
   const dir = mixedSources(1500, 500, tempDir());
-  const run = (db: string) => ['run', '--unthrottled', '--batch-size', '50', '--data-dir', dir, '--db', db, '--log', path.join(dir, `${path.basename(path.dirname(db))}.log`)];
+  const run = (db: string) => [
+    'run',
+    '--unthrottled',
+    '--batch-size',
+    '50',
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    path.join(dir, `${path.basename(path.dirname(db))}.log`),
+  ];
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(run(reference)).code, 0);
 
@@ -34,10 +45,16 @@ test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after 
   assertConsistent(db, 'after disk full');
   const committed = bookkeeping(db).batches.length;
   const total = bookkeeping(reference).batches.length;
-  assert.ok(committed > 0 && committed < total, `some batches committed before the disk filled (${committed} of ${total})`);
+  assert.ok(
+    committed > 0 && committed < total,
+    `some batches committed before the disk filled (${committed} of ${total})`,
+  );
   assert.match(
     full.stderr,
-    new RegExp(`^census-etl: error: database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; free space and run again to resume`, 'm'),
+    new RegExp(
+      `^census-etl: error: database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; free space and run again to resume`,
+      'm',
+    ),
   );
 
   fs.resize(64 * 1024 * 1024);
@@ -64,7 +81,21 @@ async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: numbe
 test('database full (max_page_count): the batch rolls back with the same message, and a new run continues', async () => {
   const dir = mixedSources(600, 200, tempDir());
   const reference = path.join(dir, 'reference', 'census.db');
-  assert.equal(runCli(['run', '--unthrottled', '--batch-size', '20', '--data-dir', dir, '--db', reference, '--log', path.join(dir, 'log')]).code, 0);
+  assert.equal(
+    runCli([
+      'run',
+      '--unthrottled',
+      '--batch-size',
+      '20',
+      '--data-dir',
+      dir,
+      '--db',
+      reference,
+      '--log',
+      path.join(dir, 'log'),
+    ]).code,
+    0,
+  );
 
   const once = { ...DEFAULT_RETRY, attempts: 1 };
   const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
@@ -77,7 +108,12 @@ test('database full (max_page_count): the batch rolls back with the same message
     const error = await loadAll(db, staged, 20);
     const committed = db.prepare('SELECT count(*) FROM batches').pluck().get() as number;
     assert.ok(committed > 0, 'some batches fit');
-    assert.match(error?.message ?? 'no error', new RegExp(`^database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; `));
+    assert.match(
+      error?.message ?? 'no error',
+      new RegExp(
+        `^database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; `,
+      ),
+    );
     assertConsistent(file, 'after SQLITE_FULL');
 
     db.pragma('max_page_count = 1073741823');
@@ -91,8 +127,18 @@ test('database full (max_page_count): the batch rolls back with the same message
 
 test('the log fills its disk: a clear message, batches kept; after freeing space a rerun goes on', (t) => {
   const dir = mixedSources(1500, 500, tempDir());
-  const run = (db: string, log: string) =>
-    ['run', '--unthrottled', '--batch-size', '5', '--data-dir', dir, '--db', db, '--log', log];
+  const run = (db: string, log: string) => [
+    'run',
+    '--unthrottled',
+    '--batch-size',
+    '5',
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    log,
+  ];
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(run(reference, path.join(dir, 'reference.log'))).code, 0);
 

@@ -28,7 +28,17 @@ type Mode = {
 async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   const random = seededRandom(seed);
   const dir = mixedSources(...mode.size, tempDir());
-  const run = (db: string) => ['run', '--batch-size', String(mode.batchSize), '--data-dir', dir, '--db', db, '--log', path.join(dir, 'run.log')];
+  const run = (db: string) => [
+    'run',
+    '--batch-size',
+    String(mode.batchSize),
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    path.join(dir, 'run.log'),
+  ];
   const reference = path.join(dir, 'reference.db');
   // Started, not spawned synchronously: the other mode's kills run alongside.
   const uninterrupted = await finished(startCli([...run(reference), '--unthrottled']));
@@ -61,25 +71,56 @@ async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   const rerun = await finished(startCli([...run(db), '--unthrottled']));
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(rerun.stdout, /resuming after batch \d+: \d+ of \d+ lines already accounted for/);
-  assert.equal(contentHash(db), contentHash(reference), `seed ${seed}: adult and quarantine differ from the uninterrupted run`);
+  assert.equal(
+    contentHash(db),
+    contentHash(reference),
+    `seed ${seed}: adult and quarantine differ from the uninterrupted run`,
+  );
   assert.deepEqual(bookkeeping(db), bookkeeping(reference), `seed ${seed}`);
-  for (const s of bookkeeping(db).sources) assert.equal(s.loaded + s.quarantined + s.skipped, s.lines, `${s.name}: every line accounted for`);
+  for (const s of bookkeeping(db).sources)
+    assert.equal(s.loaded + s.quarantined + s.skipped, s.lines, `${s.name}: every line accounted for`);
 }
 
-test(`SIGKILL at ${KILLS} random instants, restarted after each: same tables as an uninterrupted run (seed ${SEED})`, { concurrency: true }, async (t) => {
-  await Promise.all([
-    // ~4,500 batches of 2, about a millisecond each: output reaches the test late, so each
-    // life commits dozens of batches before its kill; 25 lives must not finish the load.
-    t.test('unthrottled', (st) => killAndResume(st, { schedule: ['--unthrottled'], batchSize: 2, size: [6000, 3000], windowMs: 25 }, SEED)),
-    // One batch per second (~85 in all, at most ~3 per life): a kill within a second of a
-    // batch lands while waiting for, during or after the next tick's commit.
-    t.test('scheduled every second', (st) => killAndResume(st, { schedule: ['--every', '1'], batchSize: 2, size: [110, 60], windowMs: 1000 }, SEED + 1)),
-  ]);
-});
+test(
+  `SIGKILL at ${KILLS} random instants, restarted after each: same tables as an uninterrupted run (seed ${SEED})`,
+  { concurrency: true },
+  async (t) => {
+    await Promise.all([
+      // ~4,500 batches of 2, about a millisecond each: output reaches the test late, so each
+      // life commits dozens of batches before its kill; 25 lives must not finish the load.
+      t.test('unthrottled', (st) =>
+        killAndResume(
+          st,
+          { schedule: ['--unthrottled'], batchSize: 2, size: [6000, 3000], windowMs: 25 },
+          SEED,
+        ),
+      ),
+      // One batch per second (~85 in all, at most ~3 per life): a kill within a second of a
+      // batch lands while waiting for, during or after the next tick's commit.
+      t.test('scheduled every second', (st) =>
+        killAndResume(
+          st,
+          { schedule: ['--every', '1'], batchSize: 2, size: [110, 60], windowMs: 1000 },
+          SEED + 1,
+        ),
+      ),
+    ]);
+  },
+);
 
 test('SIGTERM or SIGINT (a service stop, Ctrl-C): a message, exit 143 or 130, and a rerun resumes to the same tables', async () => {
   const dir = mixedSources(40, 20, tempDir());
-  const run = (db: string) => ['run', '--batch-size', '5', '--data-dir', dir, '--db', db, '--log', path.join(dir, 'run.log')];
+  const run = (db: string) => [
+    'run',
+    '--batch-size',
+    '5',
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    path.join(dir, 'run.log'),
+  ];
   const reference = path.join(dir, 'reference.db');
   assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
 
@@ -92,7 +133,10 @@ test('SIGTERM or SIGINT (a service stop, Ctrl-C): a message, exit 143 or 130, an
       child.kill(signal);
       const r = await result;
       assert.equal(r.code, signal === 'SIGTERM' ? 143 : 130, r.stderr);
-      assert.match(r.stderr, new RegExp(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume`));
+      assert.match(
+        r.stderr,
+        new RegExp(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume`),
+      );
       assertConsistent(db, signal);
       const rerun = await finished(startCli([...run(db), '--unthrottled']));
       assert.equal(rerun.code, 0, rerun.stderr);

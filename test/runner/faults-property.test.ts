@@ -25,8 +25,26 @@ function assertReadable(reason: string, context: string) {
 }
 
 /** Characters the format gives meaning to, so generated lines hit them often. */
-const special = fc.constantFrom(',', ', ', '|', '?', '.', ' ', '\t', '\r', '"', '\uFEFF', '\u0000', '-', '+', '9', 'K', '>50K');
-const anyText = (maxLength: number) => fc.oneof(fc.string({ unit: 'binary', maxLength }), fc.string({ unit: special, maxLength }));
+const special = fc.constantFrom(
+  ',',
+  ', ',
+  '|',
+  '?',
+  '.',
+  ' ',
+  '\t',
+  '\r',
+  '"',
+  '\uFEFF',
+  '\u0000',
+  '-',
+  '+',
+  '9',
+  'K',
+  '>50K',
+);
+const anyText = (maxLength: number) =>
+  fc.oneof(fc.string({ unit: 'binary', maxLength }), fc.string({ unit: special, maxLength }));
 
 test('any bytes at all: parsed and cleaned line by line, never a throw, every line classified', () => {
   const bytes = fc.oneof(
@@ -36,7 +54,8 @@ test('any bytes at all: parsed and cleaned line by line, never a throw, every li
   fc.assert(
     fc.property(bytes, (buf) => {
       const parsed = parseLines(buf, 0);
-      const lineCount = buf.length === 0 ? 0 : buf.toString('latin1').split('\n').length - (buf.at(-1) === 0x0a ? 1 : 0);
+      const lineCount =
+        buf.length === 0 ? 0 : buf.toString('latin1').split('\n').length - (buf.at(-1) === 0x0a ? 1 : 0);
       assert.equal(parsed.ends.length, lineCount, 'one outcome per line');
       assert.equal(parsed.ends.at(-1) ?? 0, buf.length, 'every byte belongs to a line');
       const kinds = [...parsed.kinds];
@@ -53,14 +72,37 @@ test('any bytes at all: parsed and cleaned line by line, never a throw, every li
 const validFields = fc.tuple(
   ...COLUMNS.map((c) =>
     fc.oneof(
-      { weight: 9, arbitrary: c.kind === 'nominal' ? fc.constantFrom(...c.domain) : fc.integer({ min: c.min, max: Math.min(c.max, c.min + 10 ** 7) }).map(String) },
+      {
+        weight: 9,
+        arbitrary:
+          c.kind === 'nominal'
+            ? fc.constantFrom(...c.domain)
+            : fc.integer({ min: c.min, max: Math.min(c.max, c.min + 10 ** 7) }).map(String),
+      },
       { weight: 1, arbitrary: fc.constant('?') },
     ),
   ),
 );
 const mutation = fc.oneof(
   anyText(20),
-  fc.constantFrom('', ' ', '?', ' ? ', '+5', '-0', '-1', '1e3', '0x10', '\u0663', '9007199254740993', ' Private ', 'private', '>50K.', '<=50K..', '\u0000'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '?',
+    ' ? ',
+    '+5',
+    '-0',
+    '-1',
+    '1e3',
+    '0x10',
+    '\u0663',
+    '9007199254740993',
+    ' Private ',
+    'private',
+    '>50K.',
+    '<=50K..',
+    '\u0000',
+  ),
 );
 
 test('a valid record with one field replaced: loaded if the new value is valid, else quarantined naming that column', () => {
@@ -77,19 +119,33 @@ test('a valid record with one field replaced: loaded if the new value is valid, 
         // The format's comment marker starts the line: a comment, whatever follows it.
         assert.deepEqual(outcome, { kind: 'skip', reason: 'comment line' });
       } else if (outcome.kind === 'quarantine') {
-        assert.match(outcome.reason, new RegExp(`^${column.name.replace(/[()]/g, '\\$&')}: `), 'the reason names the mutated column');
+        assert.match(
+          outcome.reason,
+          new RegExp(`^${column.name.replace(/[()]/g, '\\$&')}: `),
+          'the reason names the mutated column',
+        );
         assertReadable(outcome.reason, column.name);
         assert.equal(parsed.kinds[0], QUARANTINE);
-        assert.equal(parsed.raws[0], mutated.join(', ').replace(/\r$/, ''), 'the raw line is kept as it was (less a CRLF ending)');
+        assert.equal(
+          parsed.raws[0],
+          mutated.join(', ').replace(/\r$/, ''),
+          'the raw line is kept as it was (less a CRLF ending)',
+        );
       } else {
-        assert.equal(outcome.kind, 'row', `a record of ${COLUMNS.length} fields is not skipped unless it is a comment`);
+        assert.equal(
+          outcome.kind,
+          'row',
+          `a record of ${COLUMNS.length} fields is not skipped unless it is a comment`,
+        );
         const kept = outcome.values[at];
         const text = value.trim();
         // Loaded only as what the text says: NULL for "?", the number, or the category (class without its dot).
         if (kept === null) assert.equal(text, '?');
         else if (column.kind === 'integer') assert.equal(kept, Number(text));
         else assert.equal(kept, column.name === 'class' ? text.replace(/\.$/, '') : text);
-        outcome.values.forEach((v, i) => i !== at && assert.equal(v === null ? '?' : String(v), fields[i].trim()));
+        outcome.values.forEach(
+          (v, i) => i !== at && assert.equal(v === null ? '?' : String(v), fields[i].trim()),
+        );
       }
     }),
     { numRuns: 3000 },
@@ -97,12 +153,19 @@ test('a valid record with one field replaced: loaded if the new value is valid, 
 });
 
 /** Lines of a generated source file: records, broken records, blank and comment lines, noise. */
-const sourceLine = fc.oneof(
-  { weight: 6, arbitrary: fc.nat(1000).map((i) => record(i)) },
-  { weight: 2, arbitrary: fc.tuple(validFields, fc.nat(COLUMNS.length - 1), mutation).map(([f, at, v]) => f.map((x, i) => (i === at ? v : x)).join(', ')) },
-  { weight: 1, arbitrary: fc.constantFrom('', '   ', '|1x3 Cross validator', '|') },
-  { weight: 1, arbitrary: anyText(80) },
-).filter((l) => !l.includes('\n') && !l.startsWith('\uFEFF'));
+const sourceLine = fc
+  .oneof(
+    { weight: 6, arbitrary: fc.nat(1000).map((i) => record(i)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(validFields, fc.nat(COLUMNS.length - 1), mutation)
+        .map(([f, at, v]) => f.map((x, i) => (i === at ? v : x)).join(', ')),
+    },
+    { weight: 1, arbitrary: fc.constantFrom('', '   ', '|1x3 Cross validator', '|') },
+    { weight: 1, arbitrary: anyText(80) },
+  )
+  .filter((l) => !l.includes('\n') && !l.startsWith('\uFEFF'));
 
 /**
  * Valid records filling a file up to about `bytes`: the loader parses in ranges of RANGE_BYTES,
@@ -120,7 +183,10 @@ const kindOf = (line: string) => parseLines(Buffer.from(`${line}\n`), 0).kinds[0
 /** Loads the two files with the real Loader and checks every line against the oracle. */
 async function loadAndCheck(data: string[], testLines: string[], batchSize: number) {
   const dir = tempDir();
-  const files = [['Adult.data', data], ['Adult.test', testLines]] as const;
+  const files = [
+    ['Adult.data', data],
+    ['Adult.test', testLines],
+  ] as const;
   for (const [name, ls] of files) writeFileSync(path.join(dir, name), ls.map((l) => `${l}\n`).join(''));
   const sources = files.map(([name]) => ({ uri: path.join(dir, name) }));
   const { sources: staged } = await stageSources(sources, dir, { ...DEFAULT_RETRY, attempts: 1 }, () => {});
@@ -141,13 +207,37 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
         else if (kind === QUARANTINE) expected.held.push({ line: i + 1, raw: l.replace(/\r$/, '') });
         else expected.skipped++;
       });
-      assert.deepEqual(db.prepare('SELECT line FROM adult WHERE source = ? ORDER BY line').pluck().all(name), expected.rows, `${name}: loaded lines`);
-      assert.deepEqual(db.prepare('SELECT line, raw FROM quarantine WHERE source = ? ORDER BY line').all(name), expected.held, `${name}: quarantined lines`);
-      const counts = db.prepare('SELECT lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources WHERE name = ?').get(name);
-      assert.deepEqual(counts, { lines: ls.length, read: ls.length, loaded: expected.rows.length, quarantined: expected.held.length, skipped: expected.skipped });
+      assert.deepEqual(
+        db.prepare('SELECT line FROM adult WHERE source = ? ORDER BY line').pluck().all(name),
+        expected.rows,
+        `${name}: loaded lines`,
+      );
+      assert.deepEqual(
+        db.prepare('SELECT line, raw FROM quarantine WHERE source = ? ORDER BY line').all(name),
+        expected.held,
+        `${name}: quarantined lines`,
+      );
+      const counts = db
+        .prepare(
+          'SELECT lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources WHERE name = ?',
+        )
+        .get(name);
+      assert.deepEqual(counts, {
+        lines: ls.length,
+        read: ls.length,
+        loaded: expected.rows.length,
+        quarantined: expected.held.length,
+        skipped: expected.skipped,
+      });
     }
-    const records = db.prepare('SELECT loaded + quarantined FROM batches ORDER BY batch').pluck().all() as number[];
-    assert.ok(records.slice(0, -1).every((n) => n === batchSize), `full batches before the last: ${records}`);
+    const records = db
+      .prepare('SELECT loaded + quarantined FROM batches ORDER BY batch')
+      .pluck()
+      .all() as number[];
+    assert.ok(
+      records.slice(0, -1).every((n) => n === batchSize),
+      `full batches before the last: ${records}`,
+    );
   } finally {
     close();
   }
@@ -160,7 +250,8 @@ test('generated files through the real loader: each line lands where it would al
       fc.array(sourceLine, { minLength: 1, maxLength: 40 }),
       fc.integer({ min: 1, max: 12 }),
       fc.oneof(fc.constant(0), fc.integer({ min: RANGE_BYTES - 4000, max: RANGE_BYTES })),
-      (generated, testLines, batchSize, padBytes) => loadAndCheck([...padding(padBytes), ...generated], testLines, batchSize),
+      (generated, testLines, batchSize, padBytes) =>
+        loadAndCheck([...padding(padBytes), ...generated], testLines, batchSize),
     ),
     { numRuns: 20 },
   );

@@ -69,7 +69,10 @@ async function assertNoResult(prefix: string) {
 function assertLoadedNotPublished(db: string) {
   assertConsistent(db, 'after the failed publish');
   const d = new Database(db, { readonly: true });
-  assert.deepEqual(d.prepare('SELECT published_at, published_to FROM run').get(), { published_at: null, published_to: null });
+  assert.deepEqual(d.prepare('SELECT published_at, published_to FROM run').get(), {
+    published_at: null,
+    published_to: null,
+  });
   d.close();
   for (const s of bookkeeping(db).sources) assert.equal(s.read, s.lines, `${s.name} fully loaded`);
 }
@@ -86,48 +89,60 @@ async function assertRerunPublishes(j: ReturnType<typeof job>) {
 }
 
 for (const object of ['census.db', 'summary.json']) {
-  test(`SIGKILL while ${object} is being uploaded: no result visible, a restart publishes without reloading`, { skip }, async () => {
-    const j = job({ attempts: 2, minDelaySeconds: 0.1 });
-    const stalled = proxy.onRequest(new RegExp(`^PUT /${literal(j.key(object))}`), 'stall');
-    const child = j.start();
-    const result = finished(child);
-    await stalled;
-    child.kill('SIGKILL');
-    assert.equal((await result).signal, 'SIGKILL');
-    await assertNoResult(j.prefix);
-    assertLoadedNotPublished(j.db);
-    await assertRerunPublishes(j);
-  });
+  test(
+    `SIGKILL while ${object} is being uploaded: no result visible, a restart publishes without reloading`,
+    { skip },
+    async () => {
+      const j = job({ attempts: 2, minDelaySeconds: 0.1 });
+      const stalled = proxy.onRequest(new RegExp(`^PUT /${literal(j.key(object))}`), 'stall');
+      const child = j.start();
+      const result = finished(child);
+      await stalled;
+      child.kill('SIGKILL');
+      assert.equal((await result).signal, 'SIGKILL');
+      await assertNoResult(j.prefix);
+      assertLoadedNotPublished(j.db);
+      await assertRerunPublishes(j);
+    },
+  );
 }
 
-test('S3 down mid-publish and back within the retry window: the retries are logged and the publish succeeds', { skip }, async () => {
-  const j = job({ attempts: 4, minDelaySeconds: 0.5 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
-  const child = j.start();
-  const result = finished(child);
-  const attempt = `upload of s3://${literal(j.key('census.db'))}: attempt 1/4 failed \\(.+\\); retrying`;
-  const retrying = waitForLine(child, new RegExp(attempt));
-  await outage;
-  assert.ok(await retrying, 'the failed attempt is logged');
-  await proxy.up();
-  const r = await result;
-  assert.equal(r.code, 0, r.stderr);
-  await assertCompleteRun(bucket, j.prefix, RUN);
-});
+test(
+  'S3 down mid-publish and back within the retry window: the retries are logged and the publish succeeds',
+  { skip },
+  async () => {
+    const j = job({ attempts: 4, minDelaySeconds: 0.5 });
+    const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
+    const child = j.start();
+    const result = finished(child);
+    const attempt = `upload of s3://${literal(j.key('census.db'))}: attempt 1/4 failed \\(.+\\); retrying`;
+    const retrying = waitForLine(child, new RegExp(attempt));
+    await outage;
+    assert.ok(await retrying, 'the failed attempt is logged');
+    await proxy.up();
+    const r = await result;
+    assert.equal(r.code, 0, r.stderr);
+    await assertCompleteRun(bucket, j.prefix, RUN);
+  },
+);
 
-test('S3 down beyond the retry window: exit 1 with a clear message, the database consistent, a rerun publishes', { skip }, async () => {
-  const j = job({ attempts: 2, minDelaySeconds: 0.2 });
-  const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
-  const r = await j.run();
-  await outage;
-  assert.equal(r.code, 1, r.stderr);
-  const upload = `upload of s3://${literal(j.key('census.db'))}`;
-  const failed = `${upload} failed after 2 attempts: connect ECONNREFUSED [\\d.:]+`;
-  const forward = 'the load is complete in .*census\\.db: run again to publish it';
-  assert.match(r.stderr, new RegExp(`^census-etl: error: ${failed}; ${forward}$`, 'm'));
-  assert.match(r.stdout, /census\.db: attempt 1\/2 failed/);
-  await assertNoResult(j.prefix);
-  assertLoadedNotPublished(j.db);
-  await proxy.up();
-  await assertRerunPublishes(j);
-});
+test(
+  'S3 down beyond the retry window: exit 1 with a clear message, the database consistent, a rerun publishes',
+  { skip },
+  async () => {
+    const j = job({ attempts: 2, minDelaySeconds: 0.2 });
+    const outage = proxy.onRequest(new RegExp(`^PUT /${literal(j.key('census.db'))}`), 'down');
+    const r = await j.run();
+    await outage;
+    assert.equal(r.code, 1, r.stderr);
+    const upload = `upload of s3://${literal(j.key('census.db'))}`;
+    const failed = `${upload} failed after 2 attempts: connect ECONNREFUSED [\\d.:]+`;
+    const forward = 'the load is complete in .*census\\.db: run again to publish it';
+    assert.match(r.stderr, new RegExp(`^census-etl: error: ${failed}; ${forward}$`, 'm'));
+    assert.match(r.stdout, /census\.db: attempt 1\/2 failed/);
+    await assertNoResult(j.prefix);
+    assertLoadedNotPublished(j.db);
+    await proxy.up();
+    await assertRerunPublishes(j);
+  },
+);

@@ -73,13 +73,48 @@ test(EACH, { skip }, async () => {
   const directory = path.join(tempDir(), 'Adult.test');
   mkdirSync(directory); // unreadable as a file, even for root (chmod 000 is not)
   const cases: { name: string; sources: Source[]; says: (s: Source[]) => RegExp }[] = [
-    { name: 'download interrupted every time', sources: [{ uri: url('cut/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: download of ${literal(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`) },
-    { name: 'upstream file truncated, checksum pinned', sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`) },
-    { name: 'download not found', sources: [{ uri: url('nowhere/Adult.data') }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: .*HTTP 404`) },
-    { name: 'local checksum mismatch', sources: [{ uri: local('Adult.data', DATA), sha256: sha256(TEST) }, goodTest()], says: ([s]) => new RegExp(`source ${literal(s.uri)}: SHA-256 is ${sha256(DATA)}, expected ${sha256(TEST)}`) },
-    { name: 'a directory where a file belongs', sources: [{ uri: local('Adult.data', DATA) }, { uri: directory }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: not a regular file`) },
-    { name: 'empty file', sources: [{ uri: local('Adult.data', DATA) }, { uri: local('Adult.test', '') }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: the file is empty`) },
-    { name: 'missing file', sources: [{ uri: local('Adult.data', DATA) }, { uri: path.join(tempDir(), 'Adult.test') }], says: ([, s]) => new RegExp(`source ${literal(s.uri)}: file not found`) },
+    {
+      name: 'download interrupted every time',
+      sources: [{ uri: url('cut/Adult.data') }, goodTest()],
+      says: ([s]) =>
+        new RegExp(
+          `source ${literal(s.uri)}: download of ${literal(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`,
+        ),
+    },
+    {
+      name: 'upstream file truncated, checksum pinned',
+      sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()],
+      says: ([s]) =>
+        new RegExp(
+          `source ${literal(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`,
+        ),
+    },
+    {
+      name: 'download not found',
+      sources: [{ uri: url('nowhere/Adult.data') }, goodTest()],
+      says: ([s]) => new RegExp(`source ${literal(s.uri)}: .*HTTP 404`),
+    },
+    {
+      name: 'local checksum mismatch',
+      sources: [{ uri: local('Adult.data', DATA), sha256: sha256(TEST) }, goodTest()],
+      says: ([s]) =>
+        new RegExp(`source ${literal(s.uri)}: SHA-256 is ${sha256(DATA)}, expected ${sha256(TEST)}`),
+    },
+    {
+      name: 'a directory where a file belongs',
+      sources: [{ uri: local('Adult.data', DATA) }, { uri: directory }],
+      says: ([, s]) => new RegExp(`source ${literal(s.uri)}: not a regular file`),
+    },
+    {
+      name: 'empty file',
+      sources: [{ uri: local('Adult.data', DATA) }, { uri: local('Adult.test', '') }],
+      says: ([, s]) => new RegExp(`source ${literal(s.uri)}: the file is empty`),
+    },
+    {
+      name: 'missing file',
+      sources: [{ uri: local('Adult.data', DATA) }, { uri: path.join(tempDir(), 'Adult.test') }],
+      says: ([, s]) => new RegExp(`source ${literal(s.uri)}: file not found`),
+    },
   ];
   const runs = cases.map((c) => {
     const j = job(c.sources);
@@ -90,23 +125,35 @@ test(EACH, { skip }, async () => {
     assert.equal(r.code, 1, `${c.name}\n${r.stderr}`);
     assert.match(r.stderr, c.says(c.sources), c.name);
     assert.doesNotMatch(r.stderr, /\n\s+at /, `${c.name}: a message, not a stack trace`);
-    const logged = readFileSync(j.log, 'utf8').split('\n').find((l) => l.includes('census-etl: error: '));
+    const logged = readFileSync(j.log, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('census-etl: error: '));
     assert.match(logged ?? 'none', c.says(c.sources), `${c.name}: the log file has the error too`);
     assert.equal(batchesIn(j.db), 0, `${c.name}: nothing loaded`);
     assert.deepEqual(partialDownloads(j.db), [], `${c.name}: nothing left half-downloaded`);
   }
 });
 
-test('a download interrupted once is retried (the retry logged) and the load completes', { skip }, async () => {
-  const j = job([{ uri: server.url('cut-once/Adult.data'), sha256: sha256(DATA) }, { uri: server.url('whole/Adult.test') }]);
-  // Not runCli: a synchronous spawn would block this process, and with it the server.
-  const r = await finished(startCli(j.args, server.env));
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /download of https:\/\/127\.0\.0\.1:\d+\/cut-once\/Adult\.data: attempt 1\/2 failed \(.+\); retrying/);
-  const d = new Database(j.db, { readonly: true });
-  assert.equal(d.prepare('SELECT count(*) FROM adult').pluck().get(), 30);
-  d.close();
-});
+test(
+  'a download interrupted once is retried (the retry logged) and the load completes',
+  { skip },
+  async () => {
+    const j = job([
+      { uri: server.url('cut-once/Adult.data'), sha256: sha256(DATA) },
+      { uri: server.url('whole/Adult.test') },
+    ]);
+    // Not runCli: a synchronous spawn would block this process, and with it the server.
+    const r = await finished(startCli(j.args, server.env));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /download of https:\/\/127\.0\.0\.1:\d+\/cut-once\/Adult\.data: attempt 1\/2 failed \(.+\); retrying/,
+    );
+    const d = new Database(j.db, { readonly: true });
+    assert.equal(d.prepare('SELECT count(*) FROM adult').pluck().get(), 30);
+    d.close();
+  },
+);
 
 test('a truncated local file without a checksum: the cut last record is quarantined, never loaded half', () => {
   const whole = lines(records(5));
@@ -115,11 +162,15 @@ test('a truncated local file without a checksum: the cut last record is quaranti
   const r = runCli(j.args);
   assert.equal(r.code, 0, r.stderr);
   const d = new Database(j.db, { readonly: true });
-  assert.deepEqual(d.prepare("SELECT line, reason FROM quarantine WHERE source = 'Adult.data'").all(), [{ line: 5, reason: `expected 15 fields separated by ",", found ${cut.split('\n').at(-1)!.split(',').length}` }]);
+  assert.deepEqual(d.prepare("SELECT line, reason FROM quarantine WHERE source = 'Adult.data'").all(), [
+    {
+      line: 5,
+      reason: `expected 15 fields separated by ",", found ${cut.split('\n').at(-1)!.split(',').length}`,
+    },
+  ]);
   assert.equal(d.prepare("SELECT count(*) FROM adult WHERE source = 'Adult.data'").pluck().get(), 4);
   d.close();
 });
-
 
 const SILENCE =
   'a source that never answers, or stops sending, fails each attempt at the timeout; a slow one does not';

@@ -298,7 +298,10 @@ test('one of 3 parser threads failing: one error for all jobs, late replies igno
 });
 
 test('parser threads: one a core beside the inserting one, at most 4; CENSUS_PARSER_THREADS sets it', () => {
-  assert.deepEqual([1, 2, 3, 5, 64].map((cores) => parserThreads({}, cores)), [1, 1, 2, 4, 4]);
+  assert.deepEqual(
+    [1, 2, 3, 5, 64].map((cores) => parserThreads({}, cores)),
+    [1, 1, 2, 4, 4],
+  );
   assert.equal(parserThreads({ CENSUS_PARSER_THREADS: '3' }, 2), 3);
   for (const bad of ['0', '-1', '1.5', 'two', '65']) {
     const message = `CENSUS_PARSER_THREADS must be a whole number from 1 to 64, not "${bad}"`;

@@ -15,13 +15,27 @@ test('with nothing given, the defaults are the local run: published files, 1,630
 
 test('CENSUS_DATA_DIR replaces the downloads with local files, read as they are', async () => {
   const p = await resolveParams(undefined, {}, { CENSUS_DATA_DIR: 'some/dir' });
-  assert.deepEqual(p.sources, [{ uri: path.join('some/dir', 'Adult.data') }, { uri: path.join('some/dir', 'Adult.test') }]);
+  assert.deepEqual(p.sources, [
+    { uri: path.join('some/dir', 'Adult.data') },
+    { uri: path.join('some/dir', 'Adult.test') },
+  ]);
 });
 
 test('a file overrides the defaults, CLI flags override the file; sources in the file beat CENSUS_DATA_DIR', async () => {
   const file = path.join(tempDir(), 'params.json');
-  writeFileSync(file, JSON.stringify({ batchSize: 100, everySeconds: 5, sources: [{ uri: 's3://b/raw/a.data', sha256: 'a'.repeat(64) }] }));
-  const p = await resolveParams(file, { batchSize: 7, results: 's3://bucket/prefix/' }, { CENSUS_DATA_DIR: 'ignored' });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      batchSize: 100,
+      everySeconds: 5,
+      sources: [{ uri: 's3://b/raw/a.data', sha256: 'a'.repeat(64) }],
+    }),
+  );
+  const p = await resolveParams(
+    file,
+    { batchSize: 7, results: 's3://bucket/prefix/' },
+    { CENSUS_DATA_DIR: 'ignored' },
+  );
   assert.equal(p.batchSize, 7);
   assert.equal(p.everySeconds, 5);
   assert.equal(p.results, 's3://bucket/prefix/');
@@ -32,8 +46,20 @@ test('a file overrides the defaults, CLI flags override the file; sources in the
 
 test('every invalid field is named in one message', async () => {
   const file = path.join(tempDir(), 'params.json');
-  writeFileSync(file, JSON.stringify({ batchSize: 0, everySeconds: 7, results: 'ftp://x', colour: 'blue', sources: [{ uri: 'https://x', sha256: 'nope' }] }));
-  const err = await resolveParams(file, {}, {}).then(() => null, (e) => e);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      batchSize: 0,
+      everySeconds: 7,
+      results: 'ftp://x',
+      colour: 'blue',
+      sources: [{ uri: 'https://x', sha256: 'nope' }],
+    }),
+  );
+  const err = await resolveParams(file, {}, {}).then(
+    () => null,
+    (e) => e,
+  );
   assert.ok(err instanceof UsageError);
   assert.match(err.message, /^invalid parameters in .*params\.json/);
   assert.match(err.message, /batchSize: .*>0/);

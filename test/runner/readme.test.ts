@@ -28,11 +28,17 @@ test("every option of every command is documented in the README's runner part, a
       actual.add(option);
       assert.ok(documented.has(option), `${command} ${option} is not in the README`);
     }
-    assert.match(runnerPart, new RegExp(`census-etl ${command}\\b`), `the README shows no usage of ${command}`);
+    assert.match(
+      runnerPart,
+      new RegExp(`census-etl ${command}\\b`),
+      `the README shows no usage of ${command}`,
+    );
   }
-  for (const option of documented) assert.ok(actual.has(option), `the README documents ${option}, which no command has`);
+  for (const option of documented)
+    assert.ok(actual.has(option), `the README documents ${option}, which no command has`);
 });
 
 test('every field of the parameters file is documented in the README', () => {
-  for (const field of Object.keys(ParamsSchema.shape)) assert.match(readme, new RegExp(`\\| \`${field}\` \\|`), field);
+  for (const field of Object.keys(ParamsSchema.shape))
+    assert.match(readme, new RegExp(`\\| \`${field}\` \\|`), field);
 });

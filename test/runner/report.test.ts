@@ -18,7 +18,9 @@ import { requireTool } from '../support/tools.ts';
 const dir = tempDir();
 const dbFile = path.join(dir, 'census.db');
 const outDir = path.join(dir, 'report');
-const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'log')], { CENSUS_DATA_DIR: DATA_DIR });
+const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'log')], {
+  CENSUS_DATA_DIR: DATA_DIR,
+});
 const report = runCli(['report', '--db', dbFile, '--out', outDir]);
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -28,11 +30,14 @@ type Table = string[][];
 /** The report's Markdown as sections (by `## ` heading), each with its text and its one table (header row first). */
 function sections(md: string): Map<string, { text: string; table: Table }> {
   return new Map(
-    md.split(/^## /m).slice(1).map((part) => {
-      const [title, ...lines] = part.split('\n');
-      const table = lines.filter((l) => l.startsWith('| ')).map((l) => l.slice(2, -2).split(' | '));
-      return [title, { text: lines.join('\n'), table: table.filter((_, i) => i !== 1) }];
-    }),
+    md
+      .split(/^## /m)
+      .slice(1)
+      .map((part) => {
+        const [title, ...lines] = part.split('\n');
+        const table = lines.filter((l) => l.startsWith('| ')).map((l) => l.slice(2, -2).split(' | '));
+        return [title, { text: lines.join('\n'), table: table.filter((_, i) => i !== 1) }];
+      }),
   );
 }
 
@@ -52,7 +57,13 @@ const GROUPS: Record<string, string> = {
 const SHARE_SQL = `count(*) AS records, sum(class = '>50K') AS rich, sum(fnlwgt) AS people,
   sum(CASE WHEN class = '>50K' THEN fnlwgt ELSE 0 END) * 1.0 / sum(fnlwgt) AS weighted`;
 type Share = { records: number; rich: number; people: number; weighted: number };
-const shareCells = (s: Share) => [count(s.records), count(s.rich), pct(s.rich / s.records), count(s.people), pct(s.weighted)];
+const shareCells = (s: Share) => [
+  count(s.records),
+  count(s.rich),
+  pct(s.rich / s.records),
+  count(s.people),
+  pct(s.weighted),
+];
 
 /** Every table and the coverage line of report.md, against SQL over adult, quarantine and sources. */
 function assertReportMatches(md: string, file: string): void {
@@ -65,22 +76,34 @@ function assertReportMatches(md: string, file: string): void {
       (SELECT count(*) FROM adult) AS loaded, (SELECT count(*) FROM quarantine) AS quarantined FROM sources`);
     const percent = Math.round((t.read / t.lines) * 1000) / 10;
     assert.ok(
-      md.includes(`${count(t.read)} of ${count(t.lines)} source lines read (${percent}%); ${count(t.loaded)} records loaded, ${count(t.quarantined)} quarantined, ${count(t.skipped)} blank`),
+      md.includes(
+        `${count(t.read)} of ${count(t.lines)} source lines read (${percent}%); ${count(t.loaded)} records loaded, ${count(t.quarantined)} quarantined, ${count(t.skipped)} blank`,
+      ),
       'the coverage line',
     );
-    assert.deepEqual(s.get('What this report covers')!.table.slice(1), all(`SELECT name, next_line - 1, lines,
+    assert.deepEqual(
+      s.get('What this report covers')!.table.slice(1),
+      all(`SELECT name, next_line - 1, lines,
       (SELECT count(*) FROM adult WHERE source = name), (SELECT count(*) FROM quarantine WHERE source = name), skipped
-      FROM sources ORDER BY no`).map(([name, ...n]) => [name, ...n.map((x) => count(x as number))]));
+      FROM sources ORDER BY no`).map(([name, ...n]) => [name, ...n.map((x) => count(x as number))]),
+    );
 
-    assert.deepEqual(s.get('Overall')!.table.slice(1), [['All records', ...shareCells(get(`SELECT ${SHARE_SQL} FROM adult`) as Share)]]);
+    assert.deepEqual(s.get('Overall')!.table.slice(1), [
+      ['All records', ...shareCells(get(`SELECT ${SHARE_SQL} FROM adult`) as Share)],
+    ]);
 
     for (const [title, group] of Object.entries(GROUPS)) {
       const expected = new Map(
-        (db.prepare(`SELECT coalesce(${group}, '(missing)') AS label, ${SHARE_SQL} FROM adult GROUP BY 1`).all() as (Share & { label: string })[]).map((r) => [r.label, shareCells(r)]),
+        (
+          db
+            .prepare(`SELECT coalesce(${group}, '(missing)') AS label, ${SHARE_SQL} FROM adult GROUP BY 1`)
+            .all() as (Share & { label: string })[]
+        ).map((r) => [r.label, shareCells(r)]),
       );
       const rows = s.get(title)!.table.slice(1);
       assert.equal(rows.length, expected.size, `${title}: one row per group`);
-      for (const [label, ...cells] of rows) assert.deepEqual(cells, expected.get(label), `${title}: ${label}`);
+      for (const [label, ...cells] of rows)
+        assert.deepEqual(cells, expected.get(label), `${title}: ${label}`);
     }
 
     const records = get('SELECT count(*) AS n FROM adult').n;
@@ -94,7 +117,9 @@ function assertReportMatches(md: string, file: string): void {
 
     assert.deepEqual(
       s.get('Data quality: quarantined records')!.table.slice(1),
-      all('SELECT source, reason, count(*), min(line) FROM quarantine GROUP BY source, reason ORDER BY source, min(line)').map(([src, reason, n, line]) => [src, reason, count(n as number), String(line)]),
+      all(
+        'SELECT source, reason, count(*), min(line) FROM quarantine GROUP BY source, reason ORDER BY source, min(line)',
+      ).map(([src, reason, n, line]) => [src, reason, count(n as number), String(line)]),
     );
   } finally {
     db.close();
@@ -106,14 +131,22 @@ test('census-etl report writes report.html and report.md; every number in them m
   assert.equal(report.code, 0, report.stderr);
   assert.match(report.stdout, /report written: .*report\.html and .*report\.md/);
   const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
-  assert.match(md, /\*\*Complete: 48,845 of 48,845 source lines read \(100%\); 48,837 records loaded, 5 quarantined, 3 blank or comment lines skipped\.\*\*/);
+  assert.match(
+    md,
+    /\*\*Complete: 48,845 of 48,845 source lines read \(100%\); 48,837 records loaded, 5 quarantined, 3 blank or comment lines skipped\.\*\*/,
+  );
   assertReportMatches(md, dbFile);
   // A few figures as a person would check them against the published dataset.
   assert.match(md, /\| Bachelors \| 8,024 \| 3,312 \| 41\.3% \|/);
   assert.match(md, /\| All records \| 48,837 \| 11,686 \| 23\.9% \|/);
-  assert.ok(md.includes('Highest: Prof-school (74.0% of records, 73.8% of people); lowest: Preschool (1.2% of records, 1.0% of people).'));
+  assert.ok(
+    md.includes(
+      'Highest: Prof-school (74.0% of records, 73.8% of people); lowest: Preschool (1.2% of records, 1.0% of people).',
+    ),
+  );
   // The charts report.md points at are there, as SVG.
-  for (const [, file] of md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) assert.match(readFileSync(path.join(outDir, file), 'utf8'), /^<svg /);
+  for (const [, file] of md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g))
+    assert.match(readFileSync(path.join(outDir, file), 'utf8'), /^<svg /);
 });
 
 test('report on a database that does not exist is a usage error (exit 2)', () => {
@@ -147,12 +180,15 @@ test('in headless Chromium the page loads with no errors and no network, every c
 
     const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
     const mdTables = [...sections(md).values()].map((s) => s.table);
-    const htmlTables = await page.$$eval('table', (tables) => tables.map((tb) => [...tb.rows].map((r) => [...r.cells].map((c) => c.textContent ?? ''))));
+    const htmlTables = await page.$$eval('table', (tables) =>
+      tables.map((tb) => [...tb.rows].map((r) => [...r.cells].map((c) => c.textContent ?? ''))),
+    );
     assert.deepEqual(htmlTables, mdTables);
 
     // The counts behind each share chart are on the chart itself: "label (n=records)".
     const education = await page.locator('#share_by_education svg text').allTextContents();
-    for (const [label, records] of mdTables[2].slice(1)) assert.ok(education.includes(`${label} (n=${records})`), `${label} (n=${records}) on the chart`);
+    for (const [label, records] of mdTables[2].slice(1))
+      assert.ok(education.includes(`${label} (n=${records})`), `${label} (n=${records}) on the chart`);
 
     const shots = path.join(ROOT, 'test-output', 'report');
     mkdirSync(shots, { recursive: true });
@@ -194,18 +230,26 @@ test('mid-run, the report says how much it covers, matches what is loaded, and t
   const stopped = await exited;
   assert.equal(stopped.code, 143, stopped.stderr);
 
-  const partial = during.match(/\*\*Partial: .* ([\d,]+) of 48,845 source lines read \(([\d.]+)%\); ([\d,]+) records loaded/);
+  const partial = during.match(
+    /\*\*Partial: .* ([\d,]+) of 48,845 source lines read \(([\d.]+)%\); ([\d,]+) records loaded/,
+  );
   assert.ok(partial, 'the report says it is partial and how much it covers');
   assert.ok(Number(partial[2]) > 0 && Number(partial[2]) < 100);
   // The figures agree with the coverage line (one snapshot: see the test that interleaves a writer).
   const loaded = partial[3];
   const s = sections(during);
   assert.equal(s.get('Overall')!.table[1][1], loaded);
-  const bySex = s.get('By sex')!.table.slice(1).reduce((n, r) => n + Number(r[1].replaceAll(',', '')), 0);
+  const bySex = s
+    .get('By sex')!
+    .table.slice(1)
+    .reduce((n, r) => n + Number(r[1].replaceAll(',', '')), 0);
   assert.equal(count(bySex), loaded);
 
   // Stopped mid-way, the database holds still: every number checks out exactly.
-  const after = readFileSync((await writeReport({ db: midDb, out: path.join(mid, 'after') })).markdown, 'utf8');
+  const after = readFileSync(
+    (await writeReport({ db: midDb, out: path.join(mid, 'after') })).markdown,
+    'utf8',
+  );
   assert.match(after, /\*\*Partial: /);
   assertReportMatches(after, midDb);
 
@@ -254,7 +298,10 @@ test('the report reads one snapshot: a batch committed between two of its querie
     const loaded = data.status.totals.loaded;
     assert.equal(data.overall.records, loaded, 'share_overall vs the sources the status read');
     const bySex = data.shares.find((s) => s.view.name === 'share_by_sex')!.rows;
-    assert.equal(bySex.reduce((n, r) => n + r.records, 0), loaded);
+    assert.equal(
+      bySex.reduce((n, r) => n + r.records, 0),
+      loaded,
+    );
     const now = writer.prepare('SELECT count(*) FROM adult').pluck().get();
     assert.equal(now, loaded + 10, 'and it did commit');
   } finally {

@@ -39,7 +39,7 @@ const rowsAfterGaps = fc.array(fc.tuple(row, fc.nat(3)), { minLength: 1, maxLeng
 const blocks = fc.array(fc.tuple(fc.nat(2), rowsAfterGaps), { minLength: 1, maxLength: 5 });
 
 test('an encoded row comes out of the INSERT as the cleaned row, with its rowid, source and line', () => {
-  const { db, release } = openStore(path.join(tempDir(), 'census.db'));
+  const { db, close } = openStore(path.join(tempDir(), 'census.db'));
   try {
     const insert = rowInserter(db);
     const columns = COLUMNS.map((c) => q(c.name)).join(', ');
@@ -68,6 +68,6 @@ test('an encoded row comes out of the INSERT as the cleaned row, with its rowid,
       { numRuns: 150 },
     );
   } finally {
-    release();
+    close();
   }
 });

@@ -40,7 +40,10 @@ test('one batch per wall-clock tick: each at a whole second of its own, never tw
   );
   assert.equal(most, 1);
   const at = ticks.map((t) => t.scheduledAt.getTime());
-  assert.ok(at.every((ms) => ms % 1000 === 0), `on whole seconds: ${at}`);
+  assert.ok(
+    at.every((ms) => ms % 1000 === 0),
+    `on whole seconds: ${at}`,
+  );
   for (let i = 1; i < at.length; i++) assert.ok(at[i] > at[i - 1], `each tick once, in order: ${at}`);
   for (const t of ticks) assert.ok(t.startedAt >= t.scheduledAt, 'never before its tick');
 });
@@ -70,7 +73,13 @@ test('a tick that finds the previous batch still running is skipped, never run a
 
 test('a failing batch stops the schedule and reports the error', async () => {
   await assert.rejects(
-    runScheduled(1, async () => { throw new Error('disk on fire'); }, () => {}),
+    runScheduled(
+      1,
+      async () => {
+        throw new Error('disk on fire');
+      },
+      () => {},
+    ),
     /disk on fire/,
   );
 });

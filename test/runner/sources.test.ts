@@ -10,7 +10,17 @@ import { runCli } from '../support/cli.ts';
 function load(contents: [string, string], extra: string[] = []) {
   const dir = writeSources(contents);
   const db = path.join(dir, 'out', 'census.db');
-  const r = runCli(['run', '--unthrottled', '--data-dir', dir, '--db', db, '--log', path.join(dir, 'out', 'log'), ...extra]);
+  const r = runCli([
+    'run',
+    '--unthrottled',
+    '--data-dir',
+    dir,
+    '--db',
+    db,
+    '--log',
+    path.join(dir, 'out', 'log'),
+    ...extra,
+  ]);
   return { ...r, db, dir };
 }
 
@@ -19,8 +29,14 @@ function tables(db: string) {
   try {
     return {
       adult: d.prepare('SELECT * FROM adult ORDER BY source, line').all() as Record<string, unknown>[],
-      quarantine: d.prepare('SELECT source, line, raw, reason FROM quarantine ORDER BY source, line').all() as Record<string, unknown>[],
-      sources: d.prepare('SELECT name, lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources ORDER BY no').all(),
+      quarantine: d
+        .prepare('SELECT source, line, raw, reason FROM quarantine ORDER BY source, line')
+        .all() as Record<string, unknown>[],
+      sources: d
+        .prepare(
+          'SELECT name, lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources ORDER BY no',
+        )
+        .all(),
     };
   } finally {
     d.close();
@@ -37,7 +53,16 @@ test('CRLF endings, a BOM, blank and comment lines: loaded and skipped, each lin
     { name: 'Adult.data', lines: 4, read: 4, loaded: 3, quarantined: 0, skipped: 1 },
     { name: 'Adult.test', lines: 5, read: 5, loaded: 2, quarantined: 0, skipped: 3 },
   ]);
-  assert.deepEqual(t.adult.map((row) => [row.source, row.line]), [['Adult.data', 1], ['Adult.data', 2], ['Adult.data', 3], ['Adult.test', 3], ['Adult.test', 5]]);
+  assert.deepEqual(
+    t.adult.map((row) => [row.source, row.line]),
+    [
+      ['Adult.data', 1],
+      ['Adult.data', 2],
+      ['Adult.data', 3],
+      ['Adult.test', 3],
+      ['Adult.test', 5],
+    ],
+  );
   assert.equal(t.adult[0].age, 0, 'the BOM is not part of the first field');
   assert.equal(t.adult[2].class, record(2).split(', ').at(-1), 'no carriage return left in the class');
   assert.equal(t.adult[3].class, '>50K');
@@ -56,7 +81,10 @@ test('bad records are quarantined with source, line, raw text and reason; the re
   const r = load([lines([record(0), ...bad, record(9)]), lines([record(10)])]);
   assert.equal(r.code, 0, r.stderr);
   const t = tables(r.db);
-  assert.deepEqual(t.adult.map((row) => row.line), [1, 9, 1]);
+  assert.deepEqual(
+    t.adult.map((row) => row.line),
+    [1, 9, 1],
+  );
   assert.deepEqual(
     t.quarantine.map((q) => [q.line, q.raw, q.reason]),
     [
@@ -76,10 +104,16 @@ test('a batch holds exactly batch-size records across the boundary of the two fi
   const r = load([lines(records(5)), lines(['|comment', ...records(4, 5), ''])], ['--batch-size', '3']);
   assert.equal(r.code, 0, r.stderr);
   const d = new Database(r.db, { readonly: true });
-  const batches = d.prepare('SELECT loaded + quarantined AS records, skipped FROM batches ORDER BY batch').all();
+  const batches = d
+    .prepare('SELECT loaded + quarantined AS records, skipped FROM batches ORDER BY batch')
+    .all();
   d.close();
   // 9 records: 3 + 3 + 3; the comment rides with the batch that reads it, the trailing blank with the last.
-  assert.deepEqual(batches, [{ records: 3, skipped: 0 }, { records: 3, skipped: 1 }, { records: 3, skipped: 1 }]);
+  assert.deepEqual(batches, [
+    { records: 3, skipped: 0 },
+    { records: 3, skipped: 1 },
+    { records: 3, skipped: 1 },
+  ]);
 });
 
 test('an empty source file, or one of only a byte order mark, is an error naming it; nothing loaded', () => {
@@ -95,7 +129,16 @@ test('an empty source file, or one of only a byte order mark, is an error naming
 
 test('a missing source file is an error naming it', () => {
   const dir = tempDir();
-  const r = runCli(['run', '--unthrottled', '--data-dir', dir, '--db', path.join(dir, 'c.db'), '--log', path.join(dir, 'log')]);
+  const r = runCli([
+    'run',
+    '--unthrottled',
+    '--data-dir',
+    dir,
+    '--db',
+    path.join(dir, 'c.db'),
+    '--log',
+    path.join(dir, 'log'),
+  ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /source .*Adult\.data: file not found/);
 });
@@ -125,7 +168,13 @@ test('two sources of one file name (two date partitions): each line quarantined 
     { source_no: 0, source: 'Adult.data', line: 2 },
     { source_no: 1, source: 'Adult.data', line: 2 },
   ]);
-  assert.deepEqual(t.adult.map((row) => [row.source, row.line]), [
-    ['Adult.data', 1], ['Adult.data', 1], ['Adult.data', 3], ['Adult.data', 3],
-  ]);
+  assert.deepEqual(
+    t.adult.map((row) => [row.source, row.line]),
+    [
+      ['Adult.data', 1],
+      ['Adult.data', 1],
+      ['Adult.data', 3],
+      ['Adult.data', 3],
+    ],
+  );
 });

@@ -14,14 +14,37 @@ import { tempDir } from '../support/fixtures.ts';
 
 const dir = tempDir();
 const dbFile = path.join(dir, 'census.db');
-const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'log')], { CENSUS_DATA_DIR: DATA_DIR });
+const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'log')], {
+  CENSUS_DATA_DIR: DATA_DIR,
+});
 
 type Row = Record<string, string | number | null>;
 
 /** The bands, written out as a person reads them (the views generate theirs from edges). */
 const ageBand = (age: number) =>
-  age < 25 ? 'under 25' : age < 35 ? '25-34' : age < 45 ? '35-44' : age < 55 ? '45-54' : age < 65 ? '55-64' : '65 and over';
-const hoursBand = (h: number) => (h < 35 ? 'under 35' : h < 40 ? '35-39' : h === 40 ? '40' : h < 50 ? '41-49' : h < 60 ? '50-59' : '60 and over');
+  age < 25
+    ? 'under 25'
+    : age < 35
+      ? '25-34'
+      : age < 45
+        ? '35-44'
+        : age < 55
+          ? '45-54'
+          : age < 65
+            ? '55-64'
+            : '65 and over';
+const hoursBand = (h: number) =>
+  h < 35
+    ? 'under 35'
+    : h < 40
+      ? '35-39'
+      : h === 40
+        ? '40'
+        : h < 50
+          ? '41-49'
+          : h < 60
+            ? '50-59'
+            : '60 and over';
 
 /** Each view's dimension, computed from a raw row of `adult`. */
 const DIMENSIONS: Record<string, (r: Row) => string | number | null> = {
@@ -60,8 +83,13 @@ function figures(rows: Row[]): Figures {
 }
 
 function assertFigures(actual: Row, expected: Figures, what: string) {
-  for (const k of ['records', 'over_50k', 'people'] as const) assert.equal(actual[k], expected[k], `${what}: ${k}`);
-  for (const k of ['share', 'weighted_share'] as const) assert.ok(Math.abs((actual[k] as number) - expected[k]) < 1e-12, `${what}: ${k} ${actual[k]} vs ${expected[k]}`);
+  for (const k of ['records', 'over_50k', 'people'] as const)
+    assert.equal(actual[k], expected[k], `${what}: ${k}`);
+  for (const k of ['share', 'weighted_share'] as const)
+    assert.ok(
+      Math.abs((actual[k] as number) - expected[k]) < 1e-12,
+      `${what}: ${k} ${actual[k]} vs ${expected[k]}`,
+    );
 }
 
 test('the real dataset loads (the views below are checked on it)', () => {
@@ -73,29 +101,47 @@ test('every share view equals the same figures computed from the rows of adult, 
   const rows = db.prepare('SELECT * FROM adult').all() as Row[];
   assert.equal(rows.length, 48837);
   assertFigures(db.prepare('SELECT * FROM share_overall').get() as Row, figures(rows), 'share_overall');
-  assert.deepEqual(SHARE_VIEWS.map((v) => v.name), Object.keys(DIMENSIONS));
+  assert.deepEqual(
+    SHARE_VIEWS.map((v) => v.name),
+    Object.keys(DIMENSIONS),
+  );
 
   for (const view of SHARE_VIEWS) {
     const dimension = DIMENSIONS[view.name];
     const groups = groupBy(rows, dimension);
     const actual = db.prepare(`SELECT * FROM ${view.name}`).all() as Row[];
-    assert.deepEqual(new Set(actual.map((r) => r[view.dimension])), new Set(groups.keys()), `${view.name}: the groups`);
-    for (const r of actual) assertFigures(r, figures(groups.get(r[view.dimension])!), `${view.name} ${r[view.dimension]}`);
+    assert.deepEqual(
+      new Set(actual.map((r) => r[view.dimension])),
+      new Set(groups.keys()),
+      `${view.name}: the groups`,
+    );
+    for (const r of actual)
+      assertFigures(r, figures(groups.get(r[view.dimension])!), `${view.name} ${r[view.dimension]}`);
 
     const order = actual.map((r) => r[view.dimension]);
     if (view.name === 'share_by_education') {
-      assert.deepEqual(actual.map((r) => r['education-num']), Array.from({ length: 16 }, (_, i) => i + 1));
+      assert.deepEqual(
+        actual.map((r) => r['education-num']),
+        Array.from({ length: 16 }, (_, i) => i + 1),
+      );
     } else if (view.name === 'share_by_age_band') {
       assert.deepEqual(order, ['under 25', '25-34', '35-44', '45-54', '55-64', '65 and over']);
     } else if (view.name === 'share_by_hours_band') {
       assert.deepEqual(order, ['under 35', '35-39', '40', '41-49', '50-59', '60 and over']);
     } else {
       const shares = actual.map((r) => r.share as number);
-      assert.deepEqual(shares, [...shares].sort((a, b) => b - a), `${view.name}: highest share first`);
+      assert.deepEqual(
+        shares,
+        [...shares].sort((a, b) => b - a),
+        `${view.name}: highest share first`,
+      );
     }
   }
   // A group of records whose occupation is missing ("?") is a group of its own.
-  assert.equal((db.prepare('SELECT records FROM share_by_occupation WHERE occupation IS NULL').get() as Row).records, 2809);
+  assert.equal(
+    (db.prepare('SELECT records FROM share_by_occupation WHERE occupation IS NULL').get() as Row).records,
+    2809,
+  );
   db.close();
 });
 
@@ -123,7 +169,11 @@ test('missing_values counts the NULLs of every column, in file order', () => {
   assert.deepEqual(db.prepare('SELECT * FROM missing_values').all(), expected);
   assert.deepEqual(
     expected.filter((m) => m.missing > 0).map((m) => [m.column, m.missing]),
-    [['workclass', 2799], ['occupation', 2809], ['native-country', 857]],
+    [
+      ['workclass', 2799],
+      ['occupation', 2809],
+      ['native-country', 857],
+    ],
   );
   db.close();
 });
@@ -143,9 +193,17 @@ test('quarantine_by_reason groups the quarantined lines by source and reason', (
 test('on a database with nothing loaded yet, every view answers: no groups, zero records, no share', () => {
   const { db, close } = openStore(path.join(tempDir(), 'empty.db'));
   try {
-    assert.deepEqual(db.prepare('SELECT * FROM share_overall').get(), { records: 0, over_50k: null, share: null, people: null, weighted_share: null });
+    assert.deepEqual(db.prepare('SELECT * FROM share_overall').get(), {
+      records: 0,
+      over_50k: null,
+      share: null,
+      people: null,
+      weighted_share: null,
+    });
     for (const v of SHARE_VIEWS) assert.deepEqual(db.prepare(`SELECT * FROM ${v.name}`).all(), [], v.name);
-    assert.deepEqual(db.prepare('SELECT DISTINCT missing, records, share FROM missing_values').all(), [{ missing: 0, records: 0, share: null }]);
+    assert.deepEqual(db.prepare('SELECT DISTINCT missing, records, share FROM missing_values').all(), [
+      { missing: 0, records: 0, share: null },
+    ]);
     assert.deepEqual(db.prepare('SELECT * FROM quarantine_by_reason').all(), []);
   } finally {
     close();

@@ -129,7 +129,7 @@ test(
     assert.ok(
       r.stdout.startsWith(
         `newest run ${RUN2} failed: ` +
-        'the loader failed (exit status 1): source x: SHA-256 is 00, expected 11\n' +
+          'the loader failed (exit status 1): source x: SHA-256 is 00, expected 11\n' +
           `its log: ${log}\nlatest complete run ${RUN1} `,
       ),
       r.stdout,

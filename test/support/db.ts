@@ -22,7 +22,14 @@ export function contentHash(file: string): string {
 }
 
 export type Bookkeeping = {
-  sources: { name: string; lines: number; read: number; loaded: number; quarantined: number; skipped: number }[];
+  sources: {
+    name: string;
+    lines: number;
+    read: number;
+    loaded: number;
+    quarantined: number;
+    skipped: number;
+  }[];
   /** Records and skipped lines per committed batch, in order. */
   batches: { batch: number; records: number; skipped: number }[];
 };
@@ -31,8 +38,14 @@ export function bookkeeping(file: string): Bookkeeping {
   const db = new Database(file, { readonly: true });
   try {
     return {
-      sources: db.prepare('SELECT name, lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources ORDER BY no').all() as Bookkeeping['sources'],
-      batches: db.prepare('SELECT batch, loaded + quarantined AS records, skipped FROM batches ORDER BY batch').all() as Bookkeeping['batches'],
+      sources: db
+        .prepare(
+          'SELECT name, lines, next_line - 1 AS read, loaded, quarantined, skipped FROM sources ORDER BY no',
+        )
+        .all() as Bookkeeping['sources'],
+      batches: db
+        .prepare('SELECT batch, loaded + quarantined AS records, skipped FROM batches ORDER BY batch')
+        .all() as Bookkeeping['batches'],
     };
   } finally {
     db.close();
@@ -51,10 +64,20 @@ export function assertConsistent(file: string, context = ''): void {
   const db = new Database(file);
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', context);
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .pluck()
+      .all() as string[];
     if (!tables.includes('batches')) return; // killed while the schema was being created
-    const sources = db.prepare('SELECT no, name, next_line, loaded, quarantined, skipped FROM sources').all() as {
-      no: number; name: string; next_line: number; loaded: number; quarantined: number; skipped: number;
+    const sources = db
+      .prepare('SELECT no, name, next_line, loaded, quarantined, skipped FROM sources')
+      .all() as {
+      no: number;
+      name: string;
+      next_line: number;
+      loaded: number;
+      quarantined: number;
+      skipped: number;
     }[];
     for (const s of sources) {
       // A source's rows are those whose rowid holds its number (see store.ts's rowid).
@@ -67,14 +90,33 @@ export function assertConsistent(file: string, context = ''): void {
       const held = db.prepare('SELECT count(*) FROM quarantine WHERE source_no = ?').pluck().get(s.no);
       assert.equal(rows.n, s.loaded, `${context}: ${s.name}: rows in adult vs the checkpoint's count`);
       assert.equal(rows.distinct_lines, rows.n, `${context}: ${s.name}: a line loaded twice`);
-      assert.ok(rows.last < s.next_line, `${context}: ${s.name}: a row beyond the checkpoint (line ${rows.last}, next ${s.next_line})`);
-      assert.equal(held, s.quarantined, `${context}: ${s.name}: rows in quarantine vs the checkpoint's count`);
-      assert.equal(s.loaded + s.quarantined + s.skipped, s.next_line - 1, `${context}: ${s.name}: lines unaccounted for`);
+      assert.ok(
+        rows.last < s.next_line,
+        `${context}: ${s.name}: a row beyond the checkpoint (line ${rows.last}, next ${s.next_line})`,
+      );
+      assert.equal(
+        held,
+        s.quarantined,
+        `${context}: ${s.name}: rows in quarantine vs the checkpoint's count`,
+      );
+      assert.equal(
+        s.loaded + s.quarantined + s.skipped,
+        s.next_line - 1,
+        `${context}: ${s.name}: lines unaccounted for`,
+      );
     }
-    const batches = db.prepare('SELECT count(*) AS n, coalesce(max(batch), 0) AS last, coalesce(sum(loaded), 0) AS loaded, coalesce(sum(quarantined), 0) AS quarantined, coalesce(sum(skipped), 0) AS skipped FROM batches').get() as Record<string, number>;
+    const batches = db
+      .prepare(
+        'SELECT count(*) AS n, coalesce(max(batch), 0) AS last, coalesce(sum(loaded), 0) AS loaded, coalesce(sum(quarantined), 0) AS quarantined, coalesce(sum(skipped), 0) AS skipped FROM batches',
+      )
+      .get() as Record<string, number>;
     assert.equal(batches.n, batches.last, `${context}: batch numbers have a gap`);
     const sum = (k: 'loaded' | 'quarantined' | 'skipped') => sources.reduce((n, s) => n + s[k], 0);
-    assert.deepEqual([batches.loaded, batches.quarantined, batches.skipped], [sum('loaded'), sum('quarantined'), sum('skipped')], `${context}: batches vs sources`);
+    assert.deepEqual(
+      [batches.loaded, batches.quarantined, batches.skipped],
+      [sum('loaded'), sum('quarantined'), sum('skipped')],
+      `${context}: batches vs sources`,
+    );
   } finally {
     db.close();
   }

@@ -18,4 +18,10 @@ export function mixedLines(n: number, from = 0): string[] {
 
 /** A data folder like the real one: Adult.test opens with a comment line; both end with a blank line. */
 export const mixedSources = (dataLines: number, testLines: number, dir?: string) =>
-  writeSources([lines([...mixedLines(dataLines), '']), lines(['|1x3 Cross validator', ...mixedLines(testLines, dataLines), ''])], dir);
+  writeSources(
+    [
+      lines([...mixedLines(dataLines), '']),
+      lines(['|1x3 Cross validator', ...mixedLines(testLines, dataLines), '']),
+    ],
+    dir,
+  );
