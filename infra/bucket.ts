@@ -3,7 +3,11 @@ import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+// Prettier keeps an import of one name on one line, here longer than the print width.
+// prettier-ignore
+import {
+  S3BucketServerSideEncryptionConfigurationA,
+} from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
 import { Construct } from 'constructs';
 import { tlsOnlyBucketPolicy } from './policy.ts';
 

@@ -46,9 +46,12 @@ export function buildBundle(dir?: string, architecture = hostArchitecture()): Bu
       assetNames: path.parse(RELEASE_FILES.addon).name,
       legalComments: 'none',
       logLevel: 'error',
-      // CommonJS dependencies call require() for Node's built-ins and the addon; ESM has no require of its own.
+      // CommonJS dependencies call require() for Node's built-ins and the addon;
+      // ESM has no require of its own.
       banner: {
-        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        js:
+          "import { createRequire as __createRequire } from 'node:module'; " +
+          'const require = __createRequire(import.meta.url);',
       },
       // Parser threads load their own file, not the whole CLI (its AWS SDK and charts cost a thread ~40 MB).
       define: { CENSUS_PARSER_FILE: JSON.stringify(`./${RELEASE_FILES.parser}`) },

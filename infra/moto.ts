@@ -1,4 +1,7 @@
-/** A real S3 (and EC2/IAM/STS/SSM) server on loopback: moto_server on a free port, for the tests and the AWS twin. */
+/**
+ * A real S3 (and EC2/IAM/STS/SSM) server on loopback: moto_server on a free port,
+ * for the tests and the AWS twin.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 

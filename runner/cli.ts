@@ -34,7 +34,9 @@ let jobRunning = false;
 
 type Counts = { linesRead: number; lines: number; loaded: number; quarantined: number; skipped: number };
 const countsRow = (name: string, c: Counts) =>
-  `  ${name.padEnd(14)} ${String(c.linesRead).padStart(8)}/${String(c.lines).padEnd(8)} lines  ${String(c.loaded).padStart(8)} loaded  ${String(c.quarantined).padStart(5)} quarantined  ${String(c.skipped).padStart(5)} skipped`;
+  `  ${name.padEnd(14)} ${String(c.linesRead).padStart(8)}/${String(c.lines).padEnd(8)} lines  ` +
+  `${String(c.loaded).padStart(8)} loaded  ${String(c.quarantined).padStart(5)} quarantined  ` +
+  `${String(c.skipped).padStart(5)} skipped`;
 
 function formatStatus(s: Status, db: string): string {
   const t = s.totals;
@@ -43,7 +45,8 @@ function formatStatus(s: Status, db: string): string {
     `run: ${s.run.id ?? 'none yet'}${s.run.release ? ` (release ${s.run.release})` : ''}`,
     ...s.sources.map((x) => countsRow(x.name, x)),
     countsRow('total', t),
-    `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
+    `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ` +
+      `ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
     ...(s.quarantineReasons.length
       ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)]
       : []),
@@ -64,7 +67,8 @@ export function buildCli(): Command {
     .option('--db <path>', `SQLite database to load into (default ${DEFAULTS.database})`)
     .option(
       '--data-dir <dir>',
-      'load Adult.data and Adult.test from this folder as they are (default: $CENSUS_DATA_DIR, else download)',
+      'load Adult.data and Adult.test from this folder as they are ' +
+        '(default: $CENSUS_DATA_DIR, else download)',
     )
     .option('--batch-size <n>', `records per batch (default ${DEFAULTS.batchSize})`, positiveInt)
     .option(

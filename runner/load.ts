@@ -119,7 +119,8 @@ export class Loader {
       const source = this.sources[this.current];
       if (!(await this.advance())) {
         throw new Error(
-          `source ${source.uri} ended before line ${source.lines}, its length when staged: was it changed during the run?`,
+          `source ${source.uri} ended before line ${source.lines}, its length when staged: ` +
+            'was it changed during the run?',
         );
       }
       // The chunk's lines from `index`, while the batch has room. A full batch still takes the

@@ -90,10 +90,13 @@ function coverage(s: Status): string {
   const t = s.totals;
   if (t.lines === 0) return 'Nothing loaded yet: this database has no sources registered.';
   const read = `${formatCount(t.linesRead)} of ${formatCount(t.lines)} source lines read (${t.percent}%)`;
-  const outcome = `${formatCount(t.loaded)} records loaded, ${formatCount(t.quarantined)} quarantined, ${formatCount(t.skipped)} blank or comment lines skipped`;
+  const outcome =
+    `${formatCount(t.loaded)} records loaded, ${formatCount(t.quarantined)} quarantined, ` +
+    `${formatCount(t.skipped)} blank or comment lines skipped`;
   return s.complete
     ? `Complete: ${read}; ${outcome}.`
-    : `Partial: the load is still running or was stopped. ${read}; ${outcome}. Every figure below covers only the records loaded so far.`;
+    : `Partial: the load is still running or was stopped. ${read}; ${outcome}. ` +
+        'Every figure below covers only the records loaded so far.';
 }
 
 function sections(d: ReportData): Section[] {
@@ -113,7 +116,9 @@ function sections(d: ReportData): Section[] {
     {
       id: 'overall',
       title: 'Overall',
-      text: `${formatShare(o.share)} of records earn more than $50K a year; weighted by fnlwgt (the number of people each record stands for), ${formatShare(o.weighted_share)} of people do.`,
+      text:
+        `${formatShare(o.share)} of records earn more than $50K a year; weighted by fnlwgt ` +
+        `(the number of people each record stands for), ${formatShare(o.weighted_share)} of people do.`,
       table: { head: ['', ...SHARE_HEAD], rows: [['All records', ...shareCells(o)]] },
     },
     ...d.shares.map(({ view, rows }) => ({
@@ -126,7 +131,9 @@ function sections(d: ReportData): Section[] {
     {
       id: 'missing_values',
       title: 'Missing values per column',
-      text: 'A "?" in the source is stored as NULL. Records with a missing category are counted under "(missing)" above.',
+      text:
+        'A "?" in the source is stored as NULL. ' +
+        'Records with a missing category are counted under "(missing)" above.',
       chart: countChart(
         'Missing values per column',
         d.missing.map((m) => ({ label: m.column, count: m.missing })),
@@ -146,7 +153,8 @@ function sections(d: ReportData): Section[] {
       id: 'quarantine_by_reason',
       title: 'Data quality: quarantined records',
       text: d.quarantine.length
-        ? 'Lines that could not be loaded as typed records are kept in table quarantine with the raw line and the reason.'
+        ? 'Lines that could not be loaded as typed records are kept in table quarantine ' +
+          'with the raw line and the reason.'
         : 'No line has been quarantined.',
       table: {
         head: ['Source', 'Reason', 'Records', 'First line'],
@@ -159,7 +167,10 @@ function sections(d: ReportData): Section[] {
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const escapeMd = (s: string) => s.replaceAll('|', '\\|');
-/** Right-aligned: every column of figures. The first column names the row (an age band like "25-34" is a name). */
+/**
+ * Right-aligned: every column of figures. The first column names the row
+ * (an age band like "25-34" is a name).
+ */
 const numericColumn = (t: Table, i: number) => i > 0 && t.rows.every((r) => /^[\d.,%–]+$/.test(r[i]));
 
 function htmlTable(t: Table): string {
@@ -175,16 +186,21 @@ function mdTable(t: Table): string {
 }
 
 const STYLE = `
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #222; margin: 0 auto; padding: 24px; max-width: 1560px; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: #222; margin: 0 auto; padding: 24px; max-width: 1560px; }
 h1 { margin-bottom: 4px; } .meta { color: #666; margin-top: 0; }
 .banner { padding: 10px 14px; border-radius: 6px; font-weight: 600; }
-.banner.complete { background: #e7f4ea; border: 1px solid #8cc79b; } .banner.partial { background: #fff4dc; border: 1px solid #e8b84a; }
+.banner.complete { background: #e7f4ea; border: 1px solid #8cc79b; }
+.banner.partial { background: #fff4dc; border: 1px solid #e8b84a; }
 section { border-top: 1px solid #ddd; padding: 12px 0 20px; }
 .row { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 figure { margin: 0; } figure svg { display: block; }
 table { border-collapse: collapse; font-size: 12.5px; }
 th, td { padding: 3px 6px; border-bottom: 1px solid #eee; text-align: left; } th { background: #f5f5f5; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }`;
+
+/** The line under the title of both reports. */
+const generated = (at: string) => `Generated ${at} by census-etl report from the views in the database.`;
 
 function html(d: ReportData, rendered: { section: Section; svg?: string }[]): string {
   const body = rendered.map(
@@ -193,10 +209,11 @@ ${s.text ? `<p>${escapeHtml(s.text)}</p>` : ''}
 <div class="row">${svg ? `<figure>${svg}</figure>` : ''}${htmlTable(s.table)}</div></section>`,
   );
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Census Adult: who earns more than $50K?</title><style>${STYLE}</style></head>
 <body><h1>Census Adult: who earns more than $50K?</h1>
-<p class="meta">Generated ${escapeHtml(d.generatedAt)} by census-etl report from the views in the database.</p>
+<p class="meta">${generated(escapeHtml(d.generatedAt))}</p>
 <p class="banner ${d.status.complete ? 'complete' : 'partial'}">${escapeHtml(coverage(d.status))}</p>
 ${body.join('\n')}
 </body></html>
@@ -207,7 +224,7 @@ function markdown(d: ReportData, rendered: { section: Section; chartFile?: strin
   return (
     [
       '# Census Adult: who earns more than $50K?',
-      `Generated ${d.generatedAt} by census-etl report from the views in the database.`,
+      generated(d.generatedAt),
       `**${coverage(d.status)}**`,
       ...rendered.map(({ section: s, chartFile }) =>
         [`## ${s.title}`, s.text, chartFile ? `![${s.title}](${chartFile})` : '', mdTable(s.table)]

@@ -49,7 +49,10 @@ function describeTotals(s: Status): string {
       `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped of ${x.lines} lines`,
   );
   const t = s.totals;
-  return `${t.loaded} loaded, ${t.quarantined} quarantined, ${t.skipped} skipped = ${t.linesRead} of ${t.lines} lines in ${s.batches.count} batches (${per.join('; ')})`;
+  return (
+    `${t.loaded} loaded, ${t.quarantined} quarantined, ${t.skipped} skipped = ` +
+    `${t.linesRead} of ${t.lines} lines in ${s.batches.count} batches (${per.join('; ')})`
+  );
 }
 
 /** Downloads are staged next to the database, in a folder no other database shares. */

@@ -134,7 +134,8 @@ export function openStore(file: string): { db: DB; close: () => void } {
   } catch {
     lock.close();
     throw new LockedError(
-      `database ${file} is in use by another census-etl run (lock ${file}.lock is held); wait for it or stop it`,
+      `database ${file} is in use by another census-etl run (lock ${file}.lock is held); ` +
+        'wait for it or stop it',
     );
   }
   const db = new Database(file);
@@ -281,7 +282,8 @@ export function registerSources(db: DB, staged: readonly StagedSource[]): void {
     const was = known.map((k) => `${k.name} (${k.sha256.slice(0, 12)})`).join(', ');
     const now = staged.map((s) => `${s.name} (${s.sha256.slice(0, 12)})`).join(', ');
     throw new Error(
-      `this database was loaded from ${was}; the sources now are ${now}. Use a new database (--db) to load different files`,
+      `this database was loaded from ${was}; the sources now are ${now}. ` +
+        'Use a new database (--db) to load different files',
     );
   }
 }
@@ -322,7 +324,8 @@ export function claimRun(db: DB, wanted: { id?: string; release?: string }): Run
 export function readProgress(db: DB): SourceProgress[] {
   return db
     .prepare(
-      'SELECT no, next_offset AS nextOffset, next_line AS nextLine, loaded, quarantined, skipped FROM sources ORDER BY no',
+      'SELECT no, next_offset AS nextOffset, next_line AS nextLine, loaded, quarantined, skipped ' +
+        'FROM sources ORDER BY no',
     )
     .all() as SourceProgress[];
 }
@@ -334,10 +337,12 @@ export function batchWriter(db: DB): (batch: Batch) => number {
     'INSERT INTO quarantine (source_no, source, line, raw, reason) VALUES (?, ?, ?, ?, ?)',
   );
   const progress = db.prepare(
-    'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? WHERE no = ?',
+    'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? ' +
+      'WHERE no = ?',
   );
   const log = db.prepare(
-    "INSERT INTO batches (batch, committed_at, loaded, quarantined, skipped, ms) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'), ?, ?, ?, ?)",
+    'INSERT INTO batches (batch, committed_at, loaded, quarantined, skipped, ms) ' +
+      "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'), ?, ?, ?, ?)",
   );
   const nextBatch = db.prepare('SELECT coalesce(max(batch), 0) + 1 AS n FROM batches').pluck();
 
@@ -358,7 +363,8 @@ export function batchWriter(db: DB): (batch: Batch) => number {
       if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
       const n = nextBatch.get() as number;
       throw new Error(
-        `database or disk full writing batch ${n} to ${db.name}: the batch was rolled back and the checkpoint stays at batch ${n - 1}; free space and run again to resume`,
+        `database or disk full writing batch ${n} to ${db.name}: the batch was rolled back ` +
+          `and the checkpoint stays at batch ${n - 1}; free space and run again to resume`,
       );
     }
   };
@@ -419,7 +425,8 @@ export function readStatus(db: DB): Status {
   assertSchema(db);
   const sources = db
     .prepare(
-      'SELECT name, uri, sha256, bytes, lines, next_line - 1 AS linesRead, loaded, quarantined, skipped FROM sources ORDER BY no',
+      'SELECT name, uri, sha256, bytes, lines, next_line - 1 AS linesRead, loaded, quarantined, skipped ' +
+        'FROM sources ORDER BY no',
     )
     .all() as SourceStatus[];
   const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);

@@ -93,7 +93,8 @@ const missingRow = (c: (typeof COLUMNS)[number]) =>
 const MISSING_VALUES = view(
   'missing_values',
   `WITH present AS MATERIALIZED (
-    SELECT count(*) AS records, ${COLUMNS.map((c) => `count(${q(c.name)}) AS ${q(c.name)}`).join(', ')} FROM adult
+    SELECT count(*) AS records, ${COLUMNS.map((c) => `count(${q(c.name)}) AS ${q(c.name)}`).join(', ')}
+    FROM adult
   )
   ${COLUMNS.map(missingRow).join('\n  UNION ALL ')}`,
 );

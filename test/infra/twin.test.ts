@@ -20,7 +20,10 @@ import { requireTool } from '../support/tools.ts';
 const TOOLS = ['terraform', 'moto_server', 'aws', 'unshare', 'ip'];
 const LIMIT = 15;
 
-const journey = 'refused → deploy → run → sync → unchanged → changed + logs → failing → stopped → destroy';
+const journey = [
+  'refused → deploy → run → sync → unchanged',
+  'changed + logs → failing → stopped → destroy',
+].join(' → ');
 test(`the twin types the README: ${journey}`, { timeout: 20 * 60_000 }, async (t) => {
   if (!TOOLS.every((tool) => requireTool(t, tool))) return;
   const r: TwinReport = await runTwin({

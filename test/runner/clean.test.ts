@@ -5,7 +5,8 @@ import { COLUMNS } from '../../runner/dataset.ts';
 
 const split = (line: string) => line.split(',');
 const VALID =
-  '39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K';
+  '39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, ' +
+  'White, Male, 2174, 0, 40, United-States, <=50K';
 const withField = (name: string, value: string) => {
   const f = split(VALID);
   f[COLUMNS.findIndex((c) => c.name === name)] = ` ${value}`;

@@ -44,7 +44,8 @@ test('a second run on a database in use refuses with a clear message; the first 
     assert.match(
       second.stderr,
       new RegExp(
-        `census-etl: error: database ${literal(db)} is in use by another census-etl run \\(lock .*census\\.db\\.lock is held\\); wait for it or stop it`,
+        `census-etl: error: database ${literal(db)} is in use by another census-etl run ` +
+          '\\(lock .*census\\.db\\.lock is held\\); wait for it or stop it',
       ),
     );
     assert.doesNotMatch(second.stdout, / batch \d+\/\d+: /, 'the second run loaded nothing');

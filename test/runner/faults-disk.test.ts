@@ -19,51 +19,57 @@ import { mixedSources } from '../support/generate.ts';
 import { smallFilesystem } from '../support/tmpfs.ts';
 import { literal } from '../support/watch.ts';
 
-test('disk full mid-batch: rolled back, checkpoint kept, a clear message; after freeing space a rerun continues', (t) => {
-  const dir = mixedSources(1500, 500, tempDir());
-  const run = (db: string) => [
-    'run',
-    '--unthrottled',
-    '--batch-size',
-    '50',
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    path.join(dir, `${path.basename(path.dirname(db))}.log`),
-  ];
-  const reference = path.join(dir, 'reference', 'census.db');
-  assert.equal(runCli(run(reference)).code, 0);
+test(
+  'disk full mid-batch: rolled back, checkpoint kept, a clear message; ' +
+    'after freeing space a rerun continues',
+  (t) => {
+    const dir = mixedSources(1500, 500, tempDir());
+    const run = (db: string) => [
+      'run',
+      '--unthrottled',
+      '--batch-size',
+      '50',
+      '--data-dir',
+      dir,
+      '--db',
+      db,
+      '--log',
+      path.join(dir, `${path.basename(path.dirname(db))}.log`),
+    ];
+    const reference = path.join(dir, 'reference', 'census.db');
+    assert.equal(runCli(run(reference)).code, 0);
 
-  const fs = smallFilesystem(t, 256 * 1024);
-  if (!fs) return;
-  t.after(() => fs.unmount());
-  const db = path.join(fs.dir, 'census.db');
-  const full = runCli(run(db));
-  assert.equal(full.code, 1, full.stderr);
-  assertConsistent(db, 'after disk full');
-  const committed = bookkeeping(db).batches.length;
-  const total = bookkeeping(reference).batches.length;
-  assert.ok(
-    committed > 0 && committed < total,
-    `some batches committed before the disk filled (${committed} of ${total})`,
-  );
-  assert.match(
-    full.stderr,
-    new RegExp(
-      `^census-etl: error: database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; free space and run again to resume`,
-      'm',
-    ),
-  );
+    const fs = smallFilesystem(t, 256 * 1024);
+    if (!fs) return;
+    t.after(() => fs.unmount());
+    const db = path.join(fs.dir, 'census.db');
+    const full = runCli(run(db));
+    assert.equal(full.code, 1, full.stderr);
+    assertConsistent(db, 'after disk full');
+    const committed = bookkeeping(db).batches.length;
+    const total = bookkeeping(reference).batches.length;
+    assert.ok(
+      committed > 0 && committed < total,
+      `some batches committed before the disk filled (${committed} of ${total})`,
+    );
+    assert.match(
+      full.stderr,
+      new RegExp(
+        `^census-etl: error: database or disk full writing batch ${committed + 1} to .*census\\.db: ` +
+          `the batch was rolled back and the checkpoint stays at batch ${committed}; ` +
+          'free space and run again to resume',
+        'm',
+      ),
+    );
 
-  fs.resize(64 * 1024 * 1024);
-  const rerun = runCli(run(db));
-  assert.equal(rerun.code, 0, rerun.stderr);
-  assert.match(rerun.stdout, new RegExp(`resuming after batch ${committed}: `));
-  assert.equal(contentHash(db), contentHash(reference));
-  assert.deepEqual(bookkeeping(db), bookkeeping(reference));
-});
+    fs.resize(64 * 1024 * 1024);
+    const rerun = runCli(run(db));
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, new RegExp(`resuming after batch ${committed}: `));
+    assert.equal(contentHash(db), contentHash(reference));
+    assert.deepEqual(bookkeeping(db), bookkeeping(reference));
+  },
+);
 
 /** Loads batches until done, as a run does; the first error ends it, as it ends a run. */
 async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: number): Promise<Error | null> {
@@ -78,52 +84,56 @@ async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: numbe
   }
 }
 
-test('database full (max_page_count): the batch rolls back with the same message, and a new run continues', async () => {
-  const dir = mixedSources(600, 200, tempDir());
-  const reference = path.join(dir, 'reference', 'census.db');
-  assert.equal(
-    runCli([
-      'run',
-      '--unthrottled',
-      '--batch-size',
-      '20',
-      '--data-dir',
-      dir,
-      '--db',
-      reference,
-      '--log',
-      path.join(dir, 'log'),
-    ]).code,
-    0,
-  );
-
-  const once = { ...DEFAULT_RETRY, attempts: 1 };
-  const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
-  const file = path.join(dir, 'full', 'census.db');
-  const { db, close } = openStore(file);
-  try {
-    registerSources(db, staged);
-    // Room for a few batches, then SQLITE_FULL in the middle of one.
-    db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 12}`);
-    const error = await loadAll(db, staged, 20);
-    const committed = db.prepare('SELECT count(*) FROM batches').pluck().get() as number;
-    assert.ok(committed > 0, 'some batches fit');
-    assert.match(
-      error?.message ?? 'no error',
-      new RegExp(
-        `^database or disk full writing batch ${committed + 1} to .*census\\.db: the batch was rolled back and the checkpoint stays at batch ${committed}; `,
-      ),
+test(
+  'database full (max_page_count): the batch rolls back with the same message, ' + 'and a new run continues',
+  async () => {
+    const dir = mixedSources(600, 200, tempDir());
+    const reference = path.join(dir, 'reference', 'census.db');
+    assert.equal(
+      runCli([
+        'run',
+        '--unthrottled',
+        '--batch-size',
+        '20',
+        '--data-dir',
+        dir,
+        '--db',
+        reference,
+        '--log',
+        path.join(dir, 'log'),
+      ]).code,
+      0,
     );
-    assertConsistent(file, 'after SQLITE_FULL');
 
-    db.pragma('max_page_count = 1073741823');
-    assert.equal(await loadAll(db, staged, 20), null);
-  } finally {
-    close();
-  }
-  assert.equal(contentHash(file), contentHash(reference));
-  assert.deepEqual(bookkeeping(file), bookkeeping(reference));
-});
+    const once = { ...DEFAULT_RETRY, attempts: 1 };
+    const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
+    const file = path.join(dir, 'full', 'census.db');
+    const { db, close } = openStore(file);
+    try {
+      registerSources(db, staged);
+      // Room for a few batches, then SQLITE_FULL in the middle of one.
+      db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 12}`);
+      const error = await loadAll(db, staged, 20);
+      const committed = db.prepare('SELECT count(*) FROM batches').pluck().get() as number;
+      assert.ok(committed > 0, 'some batches fit');
+      assert.match(
+        error?.message ?? 'no error',
+        new RegExp(
+          `^database or disk full writing batch ${committed + 1} to .*census\\.db: ` +
+            `the batch was rolled back and the checkpoint stays at batch ${committed}; `,
+        ),
+      );
+      assertConsistent(file, 'after SQLITE_FULL');
+
+      db.pragma('max_page_count = 1073741823');
+      assert.equal(await loadAll(db, staged, 20), null);
+    } finally {
+      close();
+    }
+    assert.equal(contentHash(file), contentHash(reference));
+    assert.deepEqual(bookkeeping(file), bookkeeping(reference));
+  },
+);
 
 test('the log fills its disk: a clear message, batches kept; after freeing space a rerun goes on', (t) => {
   const dir = mixedSources(1500, 500, tempDir());

@@ -82,7 +82,8 @@ async function killAndResume(t: TestContext, mode: Mode, seed: number) {
 }
 
 test(
-  `SIGKILL at ${KILLS} random instants, restarted after each: same tables as an uninterrupted run (seed ${SEED})`,
+  `SIGKILL at ${KILLS} random instants, restarted after each: ` +
+    `same tables as an uninterrupted run (seed ${SEED})`,
   { concurrency: true },
   async (t) => {
     await Promise.all([
@@ -108,40 +109,44 @@ test(
   },
 );
 
-test('SIGTERM or SIGINT (a service stop, Ctrl-C): a message, exit 143 or 130, and a rerun resumes to the same tables', async () => {
-  const dir = mixedSources(40, 20, tempDir());
-  const run = (db: string) => [
-    'run',
-    '--batch-size',
-    '5',
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    path.join(dir, 'run.log'),
-  ];
-  const reference = path.join(dir, 'reference.db');
-  assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
+test(
+  'SIGTERM or SIGINT (a service stop, Ctrl-C): a message, exit 143 or 130, ' +
+    'and a rerun resumes to the same tables',
+  async () => {
+    const dir = mixedSources(40, 20, tempDir());
+    const run = (db: string) => [
+      'run',
+      '--batch-size',
+      '5',
+      '--data-dir',
+      dir,
+      '--db',
+      db,
+      '--log',
+      path.join(dir, 'run.log'),
+    ];
+    const reference = path.join(dir, 'reference.db');
+    assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
 
-  await Promise.all(
-    (['SIGTERM', 'SIGINT'] as const).map(async (signal) => {
-      const db = path.join(dir, `${signal}.db`);
-      const child = startCli([...run(db), '--every', '1']);
-      const result = finished(child);
-      assert.ok(await waitForLine(child, / batch 2\/\d+: /), `${signal}: loading`);
-      child.kill(signal);
-      const r = await result;
-      assert.equal(r.code, signal === 'SIGTERM' ? 143 : 130, r.stderr);
-      assert.match(
-        r.stderr,
-        new RegExp(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume`),
-      );
-      assertConsistent(db, signal);
-      const rerun = await finished(startCli([...run(db), '--unthrottled']));
-      assert.equal(rerun.code, 0, rerun.stderr);
-      assert.equal(contentHash(db), contentHash(reference), signal);
-      assert.deepEqual(bookkeeping(db), bookkeeping(reference), signal);
-    }),
-  );
-});
+    await Promise.all(
+      (['SIGTERM', 'SIGINT'] as const).map(async (signal) => {
+        const db = path.join(dir, `${signal}.db`);
+        const child = startCli([...run(db), '--every', '1']);
+        const result = finished(child);
+        assert.ok(await waitForLine(child, / batch 2\/\d+: /), `${signal}: loading`);
+        child.kill(signal);
+        const r = await result;
+        assert.equal(r.code, signal === 'SIGTERM' ? 143 : 130, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(`census-etl: stopped by ${signal}; every committed batch is kept, run again to resume`),
+        );
+        assertConsistent(db, signal);
+        const rerun = await finished(startCli([...run(db), '--unthrottled']));
+        assert.equal(rerun.code, 0, rerun.stderr);
+        assert.equal(contentHash(db), contentHash(reference), signal);
+        assert.deepEqual(bookkeeping(db), bookkeeping(reference), signal);
+      }),
+    );
+  },
+);

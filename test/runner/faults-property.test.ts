@@ -105,52 +105,58 @@ const mutation = fc.oneof(
   ),
 );
 
-test('a valid record with one field replaced: loaded if the new value is valid, else quarantined naming that column', () => {
-  fc.assert(
-    fc.property(validFields, fc.nat(COLUMNS.length - 1), mutation, (fields, at, value) => {
-      fc.pre(!/[,\n]/.test(value)); // a comma or newline changes the field count: the first property's ground
-      const mutated = fields.map((f, i) => (i === at ? value : f));
-      const line = Buffer.from(`${mutated.join(', ')}\n`);
-      const parsed = parseLines(line, 0);
-      assert.equal(parsed.ends.length, 1);
-      const outcome = cleanRecord(parseFields(line)[0]);
-      const column = COLUMNS[at];
-      if (mutated[0].startsWith('|')) {
-        // The format's comment marker starts the line: a comment, whatever follows it.
-        assert.deepEqual(outcome, { kind: 'skip', reason: 'comment line' });
-      } else if (outcome.kind === 'quarantine') {
-        assert.match(
-          outcome.reason,
-          new RegExp(`^${column.name.replace(/[()]/g, '\\$&')}: `),
-          'the reason names the mutated column',
-        );
-        assertReadable(outcome.reason, column.name);
-        assert.equal(parsed.kinds[0], QUARANTINE);
-        assert.equal(
-          parsed.raws[0],
-          mutated.join(', ').replace(/\r$/, ''),
-          'the raw line is kept as it was (less a CRLF ending)',
-        );
-      } else {
-        assert.equal(
-          outcome.kind,
-          'row',
-          `a record of ${COLUMNS.length} fields is not skipped unless it is a comment`,
-        );
-        const kept = outcome.values[at];
-        const text = value.trim();
-        // Loaded only as what the text says: NULL for "?", the number, or the category (class without its dot).
-        if (kept === null) assert.equal(text, '?');
-        else if (column.kind === 'integer') assert.equal(kept, Number(text));
-        else assert.equal(kept, column.name === 'class' ? text.replace(/\.$/, '') : text);
-        outcome.values.forEach(
-          (v, i) => i !== at && assert.equal(v === null ? '?' : String(v), fields[i].trim()),
-        );
-      }
-    }),
-    { numRuns: 3000 },
-  );
-});
+test(
+  'a valid record with one field replaced: ' +
+    'loaded if the new value is valid, else quarantined naming that column',
+  () => {
+    fc.assert(
+      fc.property(validFields, fc.nat(COLUMNS.length - 1), mutation, (fields, at, value) => {
+        // A comma or newline changes the field count: the first property's ground.
+        fc.pre(!/[,\n]/.test(value));
+        const mutated = fields.map((f, i) => (i === at ? value : f));
+        const line = Buffer.from(`${mutated.join(', ')}\n`);
+        const parsed = parseLines(line, 0);
+        assert.equal(parsed.ends.length, 1);
+        const outcome = cleanRecord(parseFields(line)[0]);
+        const column = COLUMNS[at];
+        if (mutated[0].startsWith('|')) {
+          // The format's comment marker starts the line: a comment, whatever follows it.
+          assert.deepEqual(outcome, { kind: 'skip', reason: 'comment line' });
+        } else if (outcome.kind === 'quarantine') {
+          assert.match(
+            outcome.reason,
+            new RegExp(`^${column.name.replace(/[()]/g, '\\$&')}: `),
+            'the reason names the mutated column',
+          );
+          assertReadable(outcome.reason, column.name);
+          assert.equal(parsed.kinds[0], QUARANTINE);
+          assert.equal(
+            parsed.raws[0],
+            mutated.join(', ').replace(/\r$/, ''),
+            'the raw line is kept as it was (less a CRLF ending)',
+          );
+        } else {
+          assert.equal(
+            outcome.kind,
+            'row',
+            `a record of ${COLUMNS.length} fields is not skipped unless it is a comment`,
+          );
+          const kept = outcome.values[at];
+          const text = value.trim();
+          // Loaded only as what the text says: NULL for "?", the number, or the category
+          // (class without its dot).
+          if (kept === null) assert.equal(text, '?');
+          else if (column.kind === 'integer') assert.equal(kept, Number(text));
+          else assert.equal(kept, column.name === 'class' ? text.replace(/\.$/, '') : text);
+          outcome.values.forEach(
+            (v, i) => i !== at && assert.equal(v === null ? '?' : String(v), fields[i].trim()),
+          );
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  },
+);
 
 /** Lines of a generated source file: records, broken records, blank and comment lines, noise. */
 const sourceLine = fc
@@ -243,16 +249,19 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   }
 }
 
-test('generated files through the real loader: each line lands where it would alone, and the counts add up', async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(sourceLine, { minLength: 1, maxLength: 80 }),
-      fc.array(sourceLine, { minLength: 1, maxLength: 40 }),
-      fc.integer({ min: 1, max: 12 }),
-      fc.oneof(fc.constant(0), fc.integer({ min: RANGE_BYTES - 4000, max: RANGE_BYTES })),
-      (generated, testLines, batchSize, padBytes) =>
-        loadAndCheck([...padding(padBytes), ...generated], testLines, batchSize),
-    ),
-    { numRuns: 20 },
-  );
-});
+test(
+  'generated files through the real loader: ' + 'each line lands where it would alone, and the counts add up',
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(sourceLine, { minLength: 1, maxLength: 80 }),
+        fc.array(sourceLine, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.oneof(fc.constant(0), fc.integer({ min: RANGE_BYTES - 4000, max: RANGE_BYTES })),
+        (generated, testLines, batchSize, padBytes) =>
+          loadAndCheck([...padding(padBytes), ...generated], testLines, batchSize),
+      ),
+      { numRuns: 20 },
+    );
+  },
+);

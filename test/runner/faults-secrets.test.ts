@@ -41,12 +41,15 @@ after(async () => {
 });
 
 test(
-  'credentials in the environment and a signed source URL appear in no output, log, summary or published object',
+  'credentials in the environment and a signed source URL ' +
+    'appear in no output, log, summary or published object',
   { skip },
   async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'Adult.data'), lines(records(10)));
-    const signed = `${sources.url('Adult.test')}?X-Amz-Credential=${SECRETS.AWS_ACCESS_KEY_ID}&X-Amz-Security-Token=${SECRETS.AWS_SESSION_TOKEN}&X-Amz-Signature=${SIGNATURE}`;
+    const signed =
+      `${sources.url('Adult.test')}?X-Amz-Credential=${SECRETS.AWS_ACCESS_KEY_ID}` +
+      `&X-Amz-Security-Token=${SECRETS.AWS_SESSION_TOKEN}&X-Amz-Signature=${SIGNATURE}`;
     const params = {
       sources: [{ uri: path.join(dir, 'Adult.data') }, { uri: signed }],
       database: path.join(dir, 'out', 'census.db'),

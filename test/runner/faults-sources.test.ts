@@ -78,7 +78,8 @@ test(EACH, { skip }, async () => {
       sources: [{ uri: url('cut/Adult.data') }, goodTest()],
       says: ([s]) =>
         new RegExp(
-          `source ${literal(s.uri)}: download of ${literal(s.uri)} failed after 2 attempts: terminated \\(other side closed\\)`,
+          `source ${literal(s.uri)}: download of ${literal(s.uri)} failed after 2 attempts: ` +
+            'terminated \\(other side closed\\)',
         ),
     },
     {
@@ -86,7 +87,8 @@ test(EACH, { skip }, async () => {
       sources: [{ uri: url('short/Adult.data'), sha256: sha256(DATA) }, goodTest()],
       says: ([s]) =>
         new RegExp(
-          `source ${literal(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`,
+          `source ${literal(s.uri)}: SHA-256 is ${sha256(DATA.subarray(0, half))}, ` +
+            `expected ${sha256(DATA)} \\(corrupt or truncated file\\?\\)`,
         ),
     },
     {
@@ -155,22 +157,25 @@ test(
   },
 );
 
-test('a truncated local file without a checksum: the cut last record is quarantined, never loaded half', () => {
-  const whole = lines(records(5));
-  const cut = whole.slice(0, whole.length - 20); // inside the last record
-  const j = job([{ uri: local('Adult.data', cut) }, goodTest()]);
-  const r = runCli(j.args);
-  assert.equal(r.code, 0, r.stderr);
-  const d = new Database(j.db, { readonly: true });
-  assert.deepEqual(d.prepare("SELECT line, reason FROM quarantine WHERE source = 'Adult.data'").all(), [
-    {
-      line: 5,
-      reason: `expected 15 fields separated by ",", found ${cut.split('\n').at(-1)!.split(',').length}`,
-    },
-  ]);
-  assert.equal(d.prepare("SELECT count(*) FROM adult WHERE source = 'Adult.data'").pluck().get(), 4);
-  d.close();
-});
+test(
+  'a truncated local file without a checksum: ' + 'the cut last record is quarantined, never loaded half',
+  () => {
+    const whole = lines(records(5));
+    const cut = whole.slice(0, whole.length - 20); // inside the last record
+    const j = job([{ uri: local('Adult.data', cut) }, goodTest()]);
+    const r = runCli(j.args);
+    assert.equal(r.code, 0, r.stderr);
+    const d = new Database(j.db, { readonly: true });
+    assert.deepEqual(d.prepare("SELECT line, reason FROM quarantine WHERE source = 'Adult.data'").all(), [
+      {
+        line: 5,
+        reason: `expected 15 fields separated by ",", found ${cut.split('\n').at(-1)!.split(',').length}`,
+      },
+    ]);
+    assert.equal(d.prepare("SELECT count(*) FROM adult WHERE source = 'Adult.data'").pluck().get(), 4);
+    d.close();
+  },
+);
 
 const SILENCE =
   'a source that never answers, or stops sending, fails each attempt at the timeout; a slow one does not';

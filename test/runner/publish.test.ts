@@ -293,7 +293,10 @@ test(
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^census-etl: error: upload of s3:\/\/no-such-bucket\/x\/\d{8}T\d{6}Z-local\/census-etl\.log .*bucket/im,
+      new RegExp(
+        '^census-etl: error: upload of s3://no-such-bucket/x/\\d{8}T\\d{6}Z-local/census-etl\\.log .*bucket',
+        'im',
+      ),
     );
     assert.match(
       readFileSync(params.log, 'utf8'),

@@ -27,7 +27,10 @@ const count = (n: number) => n.toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 type Table = string[][];
-/** The report's Markdown as sections (by `## ` heading), each with its text and its one table (header row first). */
+/**
+ * The report's Markdown as sections (by `## ` heading), each with its text and its one table
+ * (header row first).
+ */
 function sections(md: string): Map<string, { text: string; table: Table }> {
   return new Map(
     md
@@ -50,8 +53,9 @@ const GROUPS: Record<string, string> = {
   'By marital status': '"marital-status"',
   'By age': `CASE WHEN age < 25 THEN 'under 25' WHEN age < 35 THEN '25-34' WHEN age < 45 THEN '35-44'
     WHEN age < 55 THEN '45-54' WHEN age < 65 THEN '55-64' ELSE '65 and over' END`,
-  'By hours worked per week': `CASE WHEN "hours-per-week" < 35 THEN 'under 35' WHEN "hours-per-week" < 40 THEN '35-39'
-    WHEN "hours-per-week" = 40 THEN '40' WHEN "hours-per-week" < 50 THEN '41-49' WHEN "hours-per-week" < 60 THEN '50-59'
+  'By hours worked per week': `CASE WHEN "hours-per-week" < 35 THEN 'under 35'
+    WHEN "hours-per-week" < 40 THEN '35-39' WHEN "hours-per-week" = 40 THEN '40'
+    WHEN "hours-per-week" < 50 THEN '41-49' WHEN "hours-per-week" < 60 THEN '50-59'
     ELSE '60 and over' END`,
 };
 const SHARE_SQL = `count(*) AS records, sum(class = '>50K') AS rich, sum(fnlwgt) AS people,
@@ -77,14 +81,16 @@ function assertReportMatches(md: string, file: string): void {
     const percent = Math.round((t.read / t.lines) * 1000) / 10;
     assert.ok(
       md.includes(
-        `${count(t.read)} of ${count(t.lines)} source lines read (${percent}%); ${count(t.loaded)} records loaded, ${count(t.quarantined)} quarantined, ${count(t.skipped)} blank`,
+        `${count(t.read)} of ${count(t.lines)} source lines read (${percent}%); ` +
+          `${count(t.loaded)} records loaded, ${count(t.quarantined)} quarantined, ${count(t.skipped)} blank`,
       ),
       'the coverage line',
     );
     assert.deepEqual(
       s.get('What this report covers')!.table.slice(1),
       all(`SELECT name, next_line - 1, lines,
-      (SELECT count(*) FROM adult WHERE source = name), (SELECT count(*) FROM quarantine WHERE source = name), skipped
+      (SELECT count(*) FROM adult WHERE source = name),
+      (SELECT count(*) FROM quarantine WHERE source = name), skipped
       FROM sources ORDER BY no`).map(([name, ...n]) => [name, ...n.map((x) => count(x as number))]),
     );
 
@@ -118,7 +124,8 @@ function assertReportMatches(md: string, file: string): void {
     assert.deepEqual(
       s.get('Data quality: quarantined records')!.table.slice(1),
       all(
-        'SELECT source, reason, count(*), min(line) FROM quarantine GROUP BY source, reason ORDER BY source, min(line)',
+        'SELECT source, reason, count(*), min(line) FROM quarantine ' +
+          'GROUP BY source, reason ORDER BY source, min(line)',
       ).map(([src, reason, n, line]) => [src, reason, count(n as number), String(line)]),
     );
   } finally {
@@ -126,28 +133,35 @@ function assertReportMatches(md: string, file: string): void {
   }
 }
 
-test('census-etl report writes report.html and report.md; every number in them matches SQL over the tables', () => {
-  assert.equal(load.code, 0, load.stderr);
-  assert.equal(report.code, 0, report.stderr);
-  assert.match(report.stdout, /report written: .*report\.html and .*report\.md/);
-  const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
-  assert.match(
-    md,
-    /\*\*Complete: 48,845 of 48,845 source lines read \(100%\); 48,837 records loaded, 5 quarantined, 3 blank or comment lines skipped\.\*\*/,
-  );
-  assertReportMatches(md, dbFile);
-  // A few figures as a person would check them against the published dataset.
-  assert.match(md, /\| Bachelors \| 8,024 \| 3,312 \| 41\.3% \|/);
-  assert.match(md, /\| All records \| 48,837 \| 11,686 \| 23\.9% \|/);
-  assert.ok(
-    md.includes(
-      'Highest: Prof-school (74.0% of records, 73.8% of people); lowest: Preschool (1.2% of records, 1.0% of people).',
-    ),
-  );
-  // The charts report.md points at are there, as SVG.
-  for (const [, file] of md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g))
-    assert.match(readFileSync(path.join(outDir, file), 'utf8'), /^<svg /);
-});
+test(
+  'census-etl report writes report.html and report.md; ' + 'every number in them matches SQL over the tables',
+  () => {
+    assert.equal(load.code, 0, load.stderr);
+    assert.equal(report.code, 0, report.stderr);
+    assert.match(report.stdout, /report written: .*report\.html and .*report\.md/);
+    const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
+    assert.match(
+      md,
+      new RegExp(
+        '\\*\\*Complete: 48,845 of 48,845 source lines read \\(100%\\); ' +
+          '48,837 records loaded, 5 quarantined, 3 blank or comment lines skipped\\.\\*\\*',
+      ),
+    );
+    assertReportMatches(md, dbFile);
+    // A few figures as a person would check them against the published dataset.
+    assert.match(md, /\| Bachelors \| 8,024 \| 3,312 \| 41\.3% \|/);
+    assert.match(md, /\| All records \| 48,837 \| 11,686 \| 23\.9% \|/);
+    assert.ok(
+      md.includes(
+        'Highest: Prof-school (74.0% of records, 73.8% of people); ' +
+          'lowest: Preschool (1.2% of records, 1.0% of people).',
+      ),
+    );
+    // The charts report.md points at are there, as SVG.
+    for (const [, file] of md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g))
+      assert.match(readFileSync(path.join(outDir, file), 'utf8'), /^<svg /);
+  },
+);
 
 test('report on a database that does not exist is a usage error (exit 2)', () => {
   const r = runCli(['report', '--db', path.join(dir, 'nope.db'), '--out', path.join(dir, 'nope')]);
@@ -156,110 +170,121 @@ test('report on a database that does not exist is a usage error (exit 2)', () =>
   assert.equal(existsSync(path.join(dir, 'nope')), false);
 });
 
-test('in headless Chromium the page loads with no errors and no network, every chart has a size, and tables equal report.md', async (t) => {
-  if (!requireTool(t, 'chromium')) return;
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    const errors: string[] = [];
-    const fetched: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => r.url().startsWith('file:') || fetched.push(r.url()));
-    await page.goto(`file://${path.join(outDir, 'report.html')}`, { waitUntil: 'load' });
-
-    assert.deepEqual(errors, []);
-    assert.deepEqual(fetched, [], 'the report is self-contained');
-    const charts = await page.locator('figure svg').all();
-    assert.equal(charts.length, 8, 'seven share charts and the missing-values chart');
-    for (const chart of charts) {
-      const box = await chart.boundingBox();
-      assert.ok(box && box.width > 100 && box.height > 100, `chart size ${JSON.stringify(box)}`);
-      assert.ok((await chart.locator('path, rect').count()) > 10, 'the chart has marks');
-    }
-
-    const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
-    const mdTables = [...sections(md).values()].map((s) => s.table);
-    const htmlTables = await page.$$eval('table', (tables) =>
-      tables.map((tb) => [...tb.rows].map((r) => [...r.cells].map((c) => c.textContent ?? ''))),
-    );
-    assert.deepEqual(htmlTables, mdTables);
-
-    // The counts behind each share chart are on the chart itself: "label (n=records)".
-    const education = await page.locator('#share_by_education svg text').allTextContents();
-    for (const [label, records] of mdTables[2].slice(1))
-      assert.ok(education.includes(`${label} (n=${records})`), `${label} (n=${records}) on the chart`);
-
-    const shots = path.join(ROOT, 'test-output', 'report');
-    mkdirSync(shots, { recursive: true });
-    await page.screenshot({ path: path.join(shots, 'report.png'), fullPage: true });
-    assert.ok(readFileSync(path.join(shots, 'report.png')).length > 50_000);
-  } finally {
-    await browser.close();
-  }
-});
-
-test('mid-run, the report says how much it covers, matches what is loaded, and the load goes on undisturbed', async () => {
-  const mid = tempDir();
-  const midDb = path.join(mid, 'census.db');
-  const log = path.join(mid, 'log');
-  const batches = () => {
-    if (!existsSync(midDb)) return 0;
-    const db = new Database(midDb, { readonly: true });
+test(
+  'in headless Chromium the page loads with no errors and no network, every chart has a size, ' +
+    'and tables equal report.md',
+  async (t) => {
+    if (!requireTool(t, 'chromium')) return;
+    const browser = await launchChromium();
     try {
-      // The file can exist before its schema does.
-      const created = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'batches'").pluck().get();
-      return created ? (db.prepare('SELECT count(*) FROM batches').pluck().get() as number) : 0;
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const errors: string[] = [];
+      const fetched: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => r.url().startsWith('file:') || fetched.push(r.url()));
+      await page.goto(`file://${path.join(outDir, 'report.html')}`, { waitUntil: 'load' });
+
+      assert.deepEqual(errors, []);
+      assert.deepEqual(fetched, [], 'the report is self-contained');
+      const charts = await page.locator('figure svg').all();
+      assert.equal(charts.length, 8, 'seven share charts and the missing-values chart');
+      for (const chart of charts) {
+        const box = await chart.boundingBox();
+        assert.ok(box && box.width > 100 && box.height > 100, `chart size ${JSON.stringify(box)}`);
+        assert.ok((await chart.locator('path, rect').count()) > 10, 'the chart has marks');
+      }
+
+      const md = readFileSync(path.join(outDir, 'report.md'), 'utf8');
+      const mdTables = [...sections(md).values()].map((s) => s.table);
+      const htmlTables = await page.$$eval('table', (tables) =>
+        tables.map((tb) => [...tb.rows].map((r) => [...r.cells].map((c) => c.textContent ?? ''))),
+      );
+      assert.deepEqual(htmlTables, mdTables);
+
+      // The counts behind each share chart are on the chart itself: "label (n=records)".
+      const education = await page.locator('#share_by_education svg text').allTextContents();
+      for (const [label, records] of mdTables[2].slice(1))
+        assert.ok(education.includes(`${label} (n=${records})`), `${label} (n=${records}) on the chart`);
+
+      const shots = path.join(ROOT, 'test-output', 'report');
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: path.join(shots, 'report.png'), fullPage: true });
+      assert.ok(readFileSync(path.join(shots, 'report.png')).length > 50_000);
     } finally {
-      db.close();
+      await browser.close();
     }
-  };
-  // One batch a second: the report runs between two of them.
-  const child = startCli(['--db', midDb, '--log', log, '--data-dir', DATA_DIR, '--every', '1']);
-  const exited = finished(child);
-  let during: string;
-  try {
-    for (let waited = 0; batches() < 2; waited += 100) {
-      assert.ok(waited < 20_000, 'the load committed two batches within 20 s');
-      await new Promise((r) => setTimeout(r, 100));
+  },
+);
+
+test(
+  'mid-run, the report says how much it covers, matches what is loaded, ' +
+    'and the load goes on undisturbed',
+  async () => {
+    const mid = tempDir();
+    const midDb = path.join(mid, 'census.db');
+    const log = path.join(mid, 'log');
+    const batches = () => {
+      if (!existsSync(midDb)) return 0;
+      const db = new Database(midDb, { readonly: true });
+      try {
+        // The file can exist before its schema does.
+        const created = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'batches'").pluck().get();
+        return created ? (db.prepare('SELECT count(*) FROM batches').pluck().get() as number) : 0;
+      } finally {
+        db.close();
+      }
+    };
+    // One batch a second: the report runs between two of them.
+    const child = startCli(['--db', midDb, '--log', log, '--data-dir', DATA_DIR, '--every', '1']);
+    const exited = finished(child);
+    let during: string;
+    try {
+      for (let waited = 0; batches() < 2; waited += 100) {
+        assert.ok(waited < 20_000, 'the load committed two batches within 20 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      during = readFileSync(
+        (await writeReport({ db: midDb, out: path.join(mid, 'during') })).markdown,
+        'utf8',
+      );
+    } finally {
+      child.kill('SIGTERM');
     }
-    during = readFileSync((await writeReport({ db: midDb, out: path.join(mid, 'during') })).markdown, 'utf8');
-  } finally {
-    child.kill('SIGTERM');
-  }
-  const stopped = await exited;
-  assert.equal(stopped.code, 143, stopped.stderr);
+    const stopped = await exited;
+    assert.equal(stopped.code, 143, stopped.stderr);
 
-  const partial = during.match(
-    /\*\*Partial: .* ([\d,]+) of 48,845 source lines read \(([\d.]+)%\); ([\d,]+) records loaded/,
-  );
-  assert.ok(partial, 'the report says it is partial and how much it covers');
-  assert.ok(Number(partial[2]) > 0 && Number(partial[2]) < 100);
-  // The figures agree with the coverage line (one snapshot: see the test that interleaves a writer).
-  const loaded = partial[3];
-  const s = sections(during);
-  assert.equal(s.get('Overall')!.table[1][1], loaded);
-  const bySex = s
-    .get('By sex')!
-    .table.slice(1)
-    .reduce((n, r) => n + Number(r[1].replaceAll(',', '')), 0);
-  assert.equal(count(bySex), loaded);
+    const partial = during.match(
+      /\*\*Partial: .* ([\d,]+) of 48,845 source lines read \(([\d.]+)%\); ([\d,]+) records loaded/,
+    );
+    assert.ok(partial, 'the report says it is partial and how much it covers');
+    assert.ok(Number(partial[2]) > 0 && Number(partial[2]) < 100);
+    // The figures agree with the coverage line (one snapshot: see the test that interleaves a writer).
+    const loaded = partial[3];
+    const s = sections(during);
+    assert.equal(s.get('Overall')!.table[1][1], loaded);
+    const bySex = s
+      .get('By sex')!
+      .table.slice(1)
+      .reduce((n, r) => n + Number(r[1].replaceAll(',', '')), 0);
+    assert.equal(count(bySex), loaded);
 
-  // Stopped mid-way, the database holds still: every number checks out exactly.
-  const after = readFileSync(
-    (await writeReport({ db: midDb, out: path.join(mid, 'after') })).markdown,
-    'utf8',
-  );
-  assert.match(after, /\*\*Partial: /);
-  assertReportMatches(after, midDb);
+    // Stopped mid-way, the database holds still: every number checks out exactly.
+    const after = readFileSync(
+      (await writeReport({ db: midDb, out: path.join(mid, 'after') })).markdown,
+      'utf8',
+    );
+    assert.match(after, /\*\*Partial: /);
+    assertReportMatches(after, midDb);
 
-  // The load resumes and finishes as if no report had been taken.
-  const resumed = runCli(['--unthrottled', '--db', midDb, '--log', log, '--data-dir', DATA_DIR]);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  const db = new Database(midDb, { readonly: true });
-  assert.equal(db.prepare('SELECT count(*) FROM adult').pluck().get(), 48837);
-  db.close();
-});
+    // The load resumes and finishes as if no report had been taken.
+    const resumed = runCli(['--unthrottled', '--db', midDb, '--log', log, '--data-dir', DATA_DIR]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const db = new Database(midDb, { readonly: true });
+    assert.equal(db.prepare('SELECT count(*) FROM adult').pluck().get(), 48837);
+    db.close();
+  },
+);
 
 test('the report reads one snapshot: a batch committed between two of its queries shows in none', () => {
   // A complete database of its own; a writer commits "a batch" (rows and their checkpoint)

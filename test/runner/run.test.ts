@@ -66,7 +66,10 @@ test('the log has a start line with the parameters, one line per batch and a fin
   const text = readFileSync(log, 'utf8');
   assert.match(
     text,
-    /census-etl run starting; sources: .*Adult\.data, .*Adult\.test; database: .*; batch size: 1630; schedule: unthrottled/,
+    new RegExp(
+      'census-etl run starting; sources: .*Adult\\.data, .*Adult\\.test; database: .*; ' +
+        'batch size: 1630; schedule: unthrottled',
+    ),
   );
   const batchLines = text.split('\n').filter((l) => / batch \d+\/\d+: /.test(l));
   assert.equal(batchLines.length, 30);
@@ -117,6 +120,9 @@ test('a database part-loaded from some files refuses to resume from others', asy
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /this database was loaded from Adult\.data \(6068bb5739b2\), Adult\.test \(158918d9895a\); the sources now are/,
+    new RegExp(
+      'this database was loaded from Adult\\.data \\(6068bb5739b2\\), Adult\\.test \\(158918d9895a\\); ' +
+        'the sources now are',
+    ),
   );
 });

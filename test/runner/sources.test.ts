@@ -45,7 +45,8 @@ function tables(db: string) {
 
 test('CRLF endings, a BOM, blank and comment lines: loaded and skipped, each line counted', () => {
   const data = `\uFEFF${records(3).join('\r\n')}\r\n\r\n`;
-  const testFile = `|1x3 Cross validator\n\n${record(7, { class: '>50K.' })}\n   \n${record(8)}`; // no final newline
+  // The test file has no final newline.
+  const testFile = `|1x3 Cross validator\n\n${record(7, { class: '>50K.' })}\n   \n${record(8)}`;
   const r = load([data, testFile]);
   assert.equal(r.code, 0, r.stderr);
   const t = tables(r.db);

@@ -96,54 +96,57 @@ test('the real dataset loads (the views below are checked on it)', () => {
   assert.equal(load.code, 0, load.stderr);
 });
 
-test('every share view equals the same figures computed from the rows of adult, in the documented order', () => {
-  const db = new Database(dbFile, { readonly: true });
-  const rows = db.prepare('SELECT * FROM adult').all() as Row[];
-  assert.equal(rows.length, 48837);
-  assertFigures(db.prepare('SELECT * FROM share_overall').get() as Row, figures(rows), 'share_overall');
-  assert.deepEqual(
-    SHARE_VIEWS.map((v) => v.name),
-    Object.keys(DIMENSIONS),
-  );
-
-  for (const view of SHARE_VIEWS) {
-    const dimension = DIMENSIONS[view.name];
-    const groups = groupBy(rows, dimension);
-    const actual = db.prepare(`SELECT * FROM ${view.name}`).all() as Row[];
+test(
+  'every share view equals the same figures computed from the rows of adult, ' + 'in the documented order',
+  () => {
+    const db = new Database(dbFile, { readonly: true });
+    const rows = db.prepare('SELECT * FROM adult').all() as Row[];
+    assert.equal(rows.length, 48837);
+    assertFigures(db.prepare('SELECT * FROM share_overall').get() as Row, figures(rows), 'share_overall');
     assert.deepEqual(
-      new Set(actual.map((r) => r[view.dimension])),
-      new Set(groups.keys()),
-      `${view.name}: the groups`,
+      SHARE_VIEWS.map((v) => v.name),
+      Object.keys(DIMENSIONS),
     );
-    for (const r of actual)
-      assertFigures(r, figures(groups.get(r[view.dimension])!), `${view.name} ${r[view.dimension]}`);
 
-    const order = actual.map((r) => r[view.dimension]);
-    if (view.name === 'share_by_education') {
+    for (const view of SHARE_VIEWS) {
+      const dimension = DIMENSIONS[view.name];
+      const groups = groupBy(rows, dimension);
+      const actual = db.prepare(`SELECT * FROM ${view.name}`).all() as Row[];
       assert.deepEqual(
-        actual.map((r) => r['education-num']),
-        Array.from({ length: 16 }, (_, i) => i + 1),
+        new Set(actual.map((r) => r[view.dimension])),
+        new Set(groups.keys()),
+        `${view.name}: the groups`,
       );
-    } else if (view.name === 'share_by_age_band') {
-      assert.deepEqual(order, ['under 25', '25-34', '35-44', '45-54', '55-64', '65 and over']);
-    } else if (view.name === 'share_by_hours_band') {
-      assert.deepEqual(order, ['under 35', '35-39', '40', '41-49', '50-59', '60 and over']);
-    } else {
-      const shares = actual.map((r) => r.share as number);
-      assert.deepEqual(
-        shares,
-        [...shares].sort((a, b) => b - a),
-        `${view.name}: highest share first`,
-      );
+      for (const r of actual)
+        assertFigures(r, figures(groups.get(r[view.dimension])!), `${view.name} ${r[view.dimension]}`);
+
+      const order = actual.map((r) => r[view.dimension]);
+      if (view.name === 'share_by_education') {
+        assert.deepEqual(
+          actual.map((r) => r['education-num']),
+          Array.from({ length: 16 }, (_, i) => i + 1),
+        );
+      } else if (view.name === 'share_by_age_band') {
+        assert.deepEqual(order, ['under 25', '25-34', '35-44', '45-54', '55-64', '65 and over']);
+      } else if (view.name === 'share_by_hours_band') {
+        assert.deepEqual(order, ['under 35', '35-39', '40', '41-49', '50-59', '60 and over']);
+      } else {
+        const shares = actual.map((r) => r.share as number);
+        assert.deepEqual(
+          shares,
+          [...shares].sort((a, b) => b - a),
+          `${view.name}: highest share first`,
+        );
+      }
     }
-  }
-  // A group of records whose occupation is missing ("?") is a group of its own.
-  assert.equal(
-    (db.prepare('SELECT records FROM share_by_occupation WHERE occupation IS NULL').get() as Row).records,
-    2809,
-  );
-  db.close();
-});
+    // A group of records whose occupation is missing ("?") is a group of its own.
+    assert.equal(
+      (db.prepare('SELECT records FROM share_by_occupation WHERE occupation IS NULL').get() as Row).records,
+      2809,
+    );
+    db.close();
+  },
+);
 
 test('adult_enriched adds over_50k, the bands and has_capital_gain to every row of adult', () => {
   const db = new Database(dbFile, { readonly: true });

@@ -107,7 +107,8 @@ export function assertConsistent(file: string, context = ''): void {
     }
     const batches = db
       .prepare(
-        'SELECT count(*) AS n, coalesce(max(batch), 0) AS last, coalesce(sum(loaded), 0) AS loaded, coalesce(sum(quarantined), 0) AS quarantined, coalesce(sum(skipped), 0) AS skipped FROM batches',
+        'SELECT count(*) AS n, coalesce(max(batch), 0) AS last, coalesce(sum(loaded), 0) AS loaded, ' +
+          'coalesce(sum(quarantined), 0) AS quarantined, coalesce(sum(skipped), 0) AS skipped FROM batches',
       )
       .get() as Record<string, number>;
     assert.equal(batches.n, batches.last, `${context}: batch numbers have a gap`);

@@ -14,7 +14,10 @@ import { tempDir } from './fixtures.ts';
 /** What the server does for a path: send these bytes, or misbehave. */
 export type Route =
   | { body: Buffer }
-  /** Announces the whole length, sends `cutAfter` bytes, then drops the connection; `times` times, then serves whole. */
+  /**
+   * Announces the whole length, sends `cutAfter` bytes, then drops the connection;
+   * `times` times, then serves whole.
+   */
   | { body: Buffer; cutAfter: number; times?: number }
   /** Sends only the first `truncateTo` bytes as if they were everything (a truncated upstream file). */
   | { body: Buffer; truncateTo: number }
