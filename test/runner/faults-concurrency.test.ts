@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { finished, runCli, startCli } from '../support/cli.ts';
+import { finished, runArgs, runCli, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { lines, records, tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
@@ -16,17 +16,8 @@ import { literal, waitForLine } from '../support/watch.ts';
 
 test('a second run on a database in use refuses with a clear message; the first finishes alone', async () => {
   const dir = mixedSources(40, 20, tempDir());
-  const run = (db: string) => [
-    'run',
-    '--batch-size',
-    '10',
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    path.join(dir, `${path.basename(db)}.log`),
-  ];
+  const run = (db: string) =>
+    runArgs({ dir, db, log: path.join(dir, `${path.basename(db)}.log`), batchSize: 10 });
   const reference = path.join(dir, 'reference.db');
   assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
 

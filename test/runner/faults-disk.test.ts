@@ -12,7 +12,7 @@ import { Loader } from '../../runner/load.ts';
 import { DEFAULT_RETRY } from '../../runner/retry.ts';
 import { stageSources, type StagedSource } from '../../runner/sources.ts';
 import { openStore, registerSources, type DB } from '../../runner/store.ts';
-import { runCli } from '../support/cli.ts';
+import { runArgs, runCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
@@ -25,16 +25,8 @@ test(
   (t) => {
     const dir = mixedSources(1500, 500, tempDir());
     const run = (db: string) => [
-      'run',
+      ...runArgs({ dir, db, log: path.join(dir, `${path.basename(path.dirname(db))}.log`), batchSize: 50 }),
       '--unthrottled',
-      '--batch-size',
-      '50',
-      '--data-dir',
-      dir,
-      '--db',
-      db,
-      '--log',
-      path.join(dir, `${path.basename(path.dirname(db))}.log`),
     ];
     const reference = path.join(dir, 'reference', 'census.db');
     assert.equal(runCli(run(reference)).code, 0);
@@ -90,18 +82,8 @@ test(
     const dir = mixedSources(600, 200, tempDir());
     const reference = path.join(dir, 'reference', 'census.db');
     assert.equal(
-      runCli([
-        'run',
-        '--unthrottled',
-        '--batch-size',
-        '20',
-        '--data-dir',
-        dir,
-        '--db',
-        reference,
-        '--log',
-        path.join(dir, 'log'),
-      ]).code,
+      runCli([...runArgs({ dir, db: reference, log: path.join(dir, 'log'), batchSize: 20 }), '--unthrottled'])
+        .code,
       0,
     );
 
@@ -137,18 +119,7 @@ test(
 
 test('the log fills its disk: a clear message, batches kept; after freeing space a rerun goes on', (t) => {
   const dir = mixedSources(1500, 500, tempDir());
-  const run = (db: string, log: string) => [
-    'run',
-    '--unthrottled',
-    '--batch-size',
-    '5',
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    log,
-  ];
+  const run = (db: string, log: string) => [...runArgs({ dir, db, log, batchSize: 5 }), '--unthrottled'];
   const reference = path.join(dir, 'reference', 'census.db');
   assert.equal(runCli(run(reference, path.join(dir, 'reference.log'))).code, 0);
 

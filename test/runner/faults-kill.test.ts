@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { finished, runCli, startCli } from '../support/cli.ts';
+import { finished, runArgs, runCli, startCli } from '../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../support/db.ts';
 import { mixedSources } from '../support/generate.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -28,17 +28,7 @@ type Mode = {
 async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   const random = seededRandom(seed);
   const dir = mixedSources(...mode.size, tempDir());
-  const run = (db: string) => [
-    'run',
-    '--batch-size',
-    String(mode.batchSize),
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    path.join(dir, 'run.log'),
-  ];
+  const run = (db: string) => runArgs({ dir, db, log: path.join(dir, 'run.log'), batchSize: mode.batchSize });
   const reference = path.join(dir, 'reference.db');
   // Started, not spawned synchronously: the other mode's kills run alongside.
   const uninterrupted = await finished(startCli([...run(reference), '--unthrottled']));
@@ -114,17 +104,7 @@ test(
     'and a rerun resumes to the same tables',
   async () => {
     const dir = mixedSources(40, 20, tempDir());
-    const run = (db: string) => [
-      'run',
-      '--batch-size',
-      '5',
-      '--data-dir',
-      dir,
-      '--db',
-      db,
-      '--log',
-      path.join(dir, 'run.log'),
-    ];
+    const run = (db: string) => runArgs({ dir, db, log: path.join(dir, 'run.log'), batchSize: 5 });
     const reference = path.join(dir, 'reference.db');
     assert.equal(runCli([...run(reference), '--unthrottled']).code, 0);
 

@@ -8,25 +8,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION } from '../../runner/store.ts';
-import { runCli } from '../support/cli.ts';
+import { runArgs, runCli } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
 
 /** A complete database, loaded by this release. */
 function loaded(dir = mixedSources(300, 100, tempDir())) {
   const db = path.join(dir, 'census.db');
-  const args = [
-    'run',
-    '--unthrottled',
-    '--batch-size',
-    '50',
-    '--data-dir',
-    dir,
-    '--db',
-    db,
-    '--log',
-    path.join(dir, 'log'),
-  ];
+  const args = [...runArgs({ dir, db, log: path.join(dir, 'log'), batchSize: 50 }), '--unthrottled'];
   const r = runCli(args);
   assert.equal(r.code, 0, r.stderr);
   return { db, run: () => runCli(args), status: () => runCli(['status', '--db', db, '--json']) };

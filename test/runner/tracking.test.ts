@@ -11,7 +11,7 @@ import { createLog } from '../../runner/log.ts';
 import { DEFAULTS, sourcesIn, type Params } from '../../runner/params.ts';
 import { PROGRESS_EVERY_SECONDS, type RunDocument } from '../../runner/results.ts';
 import { runJob } from '../../runner/run.ts';
-import { finished, startCli } from '../support/cli.ts';
+import { finished, runArgs, startCli } from '../support/cli.ts';
 import { bookkeeping } from '../support/db.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { mixedSources } from '../support/generate.ts';
@@ -138,21 +138,9 @@ test(
   { skip },
   async () => {
     const params = scheduled('stopped/', 10);
-    const args = [
-      'run',
-      '--every',
-      '1',
-      '--batch-size',
-      '10',
-      '--data-dir',
-      path.dirname(params.sources[0].uri),
-      '--db',
-      params.database,
-      '--log',
-      params.log,
-      '--results',
-      params.results!,
-    ];
+    const dir = path.dirname(params.sources[0].uri);
+    const load = runArgs({ dir, db: params.database, log: params.log, batchSize: 10 });
+    const args = [...load, '--every', '1', '--results', params.results!];
     const child = startCli(args, { ...moto.env });
     const result = finished(child);
     assert.ok(await waitForLine(child, / batch 2\/\d+: /));

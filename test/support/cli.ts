@@ -8,6 +8,19 @@ export { ROOT, DEV_DATA_DIR as DATA_DIR } from '../../infra/layout.ts';
 
 const CLI = path.join(ROOT, 'runner/cli.ts');
 
+/** `census-etl run` on the files in `dir`, into `db`, logging to `log`: the tests' usual run. */
+export const runArgs = (o: { dir: string; db: string; log: string; batchSize: number }): string[] => [
+  'run',
+  '--batch-size',
+  String(o.batchSize),
+  '--data-dir',
+  o.dir,
+  '--db',
+  o.db,
+  '--log',
+  o.log,
+];
+
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): CliResult {
