@@ -21,6 +21,7 @@ export const explain = (e: Error): string =>
 
 /** S3's names for what no retry mends: the bucket or key is not there, access is denied. */
 const PERMANENT_S3 = [
+  'PreconditionFailed',
   'NoSuchBucket',
   'NoSuchKey',
   'AccessDenied',
@@ -33,10 +34,13 @@ const statusOf = (e: unknown): number | undefined =>
   (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ??
   (e as { status?: number }).status;
 
-/** Forbidden, not found, gone, or one of S3's names for those: the same request fails again. */
+/**
+ * Forbidden, not found, gone, a precondition that failed (a conditional write), or S3's names
+ * for those: the same request fails again.
+ */
 export function isPermanent(e: unknown): boolean {
   const status = statusOf(e);
-  return [403, 404, 410].includes(status ?? 0) || PERMANENT_S3.includes((e as Error).name);
+  return [403, 404, 410, 412].includes(status ?? 0) || PERMANENT_S3.includes((e as Error).name);
 }
 
 /** What a retried operation throws at the end: `permanent` when it was not worth retrying. */

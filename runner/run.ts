@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLog, formatDuration, type RunLog } from './log.ts';
 import { UsageError, type Params } from './params.ts';
 import { publishRun, writeJson, type PublishInfo } from './publish.ts';
@@ -18,12 +19,16 @@ import {
   openStore,
   readStatus,
   registerSources,
+  renewRun,
   type DB,
   type RunIdentity,
   type Status,
 } from './store.ts';
-import { RunRecord, progressOf } from './tracking.ts';
+import { RunIdTaken, RunRecord, progressOf, type RunRecordOptions } from './tracking.ts';
 import { redactUri } from './uri.ts';
+
+/** Seconds a new run tries, one after another, for an id no other run holds. */
+const MAX_RUN_ID_TRIES = 30;
 
 /** A run that failed and has said so (stderr, the log, run.json): exit 1, nothing more to print. */
 export class RunFailed extends Error {}
@@ -133,18 +138,38 @@ async function job(command: Command, params: Params, o: RunOptions): Promise<Run
         `database ${params.database} is not complete: census-etl run loads the rest, then publishes`,
       );
     }
-    const run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
+    let run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
     log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
     if (params.results) {
-      record = new RunRecord({
-        results: params.results,
-        run,
+      const recordOf = (r: RunIdentity): RunRecordOptions => ({
+        results: params.results!,
+        run: r,
         logFile: params.log,
         retry: params.retry,
         log,
         progress: () => progressOf(readStatus(db)),
         everySeconds: o.progressEverySeconds,
       });
+      record = new RunRecord(recordOf(run));
+      // Ids have a resolution of a second: a run that began in the same second as another of
+      // its release takes the next free second, unless its id was given (--run-id).
+      for (let tries = 1; ; tries++) {
+        try {
+          await record.claim();
+          break;
+        } catch (e) {
+          if (!(e instanceof RunIdTaken)) throw e;
+          if (o.runId || tries === MAX_RUN_ID_TRIES) {
+            record = null; // the prefix is the other run's: this one records nothing there
+            throw e;
+          }
+          log(`${e.message}: this run takes the id of a later second`);
+          await sleep(1000 - (Date.now() % 1000));
+          run = renewRun(db, run);
+          log(`run ${run.id} (release ${run.release})`);
+          record = new RunRecord(recordOf(run));
+        }
+      }
     }
     o.stop?.throwIfAborted();
     return await stages(db, { command, params, run, record, log, stop: o.stop, started });

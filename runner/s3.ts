@@ -39,6 +39,8 @@ export const plainTimeout = (e: unknown, timeoutSeconds = DEFAULT_RETRY.timeoutS
 
 /** How one S3 call is bounded: the policy's timeout, and a signal that abandons it (a stop). */
 export type S3CallOptions = { timeoutSeconds?: number; signal?: AbortSignal };
+/** A PUT that creates the object only if there is none (S3's conditional write, If-None-Match). */
+export type PutOptions = S3CallOptions & { ifAbsent?: boolean };
 
 export async function getObjectBytes(loc: S3Location, o: S3CallOptions = {}): Promise<Buffer> {
   const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key });
@@ -54,10 +56,11 @@ export async function putObjectBytes(
   loc: S3Location,
   body: Buffer,
   contentType: string,
-  o: S3CallOptions = {},
+  o: PutOptions = {},
 ): Promise<void> {
   const { bucket: Bucket, key: Key } = loc;
-  const put = new PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType });
+  const IfNoneMatch = o.ifAbsent ? '*' : undefined;
+  const put = new PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType, IfNoneMatch });
   await s3Client(o.timeoutSeconds)
     .send(put, { abortSignal: o.signal })
     .catch((e) => {
@@ -67,3 +70,5 @@ export async function putObjectBytes(
 
 /** S3's answer when the object is not there (GetObject says NoSuchKey, HEAD says NotFound). */
 export const isMissing = (e: unknown) => ['NoSuchKey', 'NotFound'].includes((e as Error).name);
+/** S3's answer to a conditional write (`ifAbsent`) when the object is there. */
+export const isPresent = (e: unknown) => (e as Error).name === 'PreconditionFailed';

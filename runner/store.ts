@@ -311,14 +311,22 @@ export function claimRun(db: DB, wanted: { id?: string; release?: string }): Run
     return { ...known, resumed: true };
   }
   const release = wanted.release ?? LOCAL_RELEASE;
-  const startedAt = new Date();
-  const id = wanted.id ?? runId(startedAt, release);
+  const startedAt = new Date().toISOString();
+  const id = wanted.id ?? runId(new Date(startedAt), release);
   db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)').run(
     id,
     release,
-    startedAt.toISOString(),
+    startedAt,
   );
-  return { id, release, startedAt: startedAt.toISOString(), resumed: false };
+  return { id, release, startedAt, resumed: false };
+}
+
+/** A new id and start for a run that has written nothing yet, its id being another run's. */
+export function renewRun(db: DB, run: RunIdentity): RunIdentity {
+  const startedAt = new Date().toISOString();
+  const id = runId(new Date(startedAt), run.release);
+  db.prepare('UPDATE run SET run_id = ?, started_at = ? WHERE id = 1').run(id, startedAt);
+  return { ...run, id, startedAt };
 }
 
 export function readProgress(db: DB): SourceProgress[] {

@@ -15,8 +15,8 @@ import {
   type RunProgress,
   type RunState,
 } from './results.ts';
-import { explain, type RetryPolicy } from './retry.ts';
-import { putObjectBytes } from './s3.ts';
+import { explain, withRetry, type RetryPolicy } from './retry.ts';
+import { getObjectBytes, isPresent, putObjectBytes } from './s3.ts';
 import type { RunIdentity, Status } from './store.ts';
 import { parseS3Uri, s3Uri } from './uri.ts';
 
@@ -41,6 +41,9 @@ export type RunRecordOptions = {
   everySeconds?: number;
 };
 
+/** Another run's record holds this run's id: two runs of one release began in the same second. */
+export class RunIdTaken extends Error {}
+
 export class RunRecord {
   /** s3://bucket/prefix/<run>/: everything this run writes, but latest.json. */
   readonly prefixUri: string;
@@ -62,7 +65,7 @@ export class RunRecord {
     return { bucket, key: key + name };
   }
 
-  private async artifacts(state: RunState, why: string | null): Promise<Artifact[]> {
+  private runJson(state: RunState, why: string | null): Artifact {
     const doc: RunDocument = {
       run: this.o.run.id,
       release: this.o.run.release,
@@ -72,19 +75,42 @@ export class RunRecord {
       updatedAt: new Date().toISOString(),
       progress: this.o.progress(),
     };
+    const bytes = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+    return { name: RESULT_NAMES.run, bytes, contentType: 'application/json' };
+  }
+
+  private async artifacts(state: RunState, why: string | null): Promise<Artifact[]> {
     // The log first: a reader that sees the state has the log that goes with it.
-    return [
-      {
-        name: RESULT_NAMES.log,
-        bytes: await readFile(this.o.logFile),
-        contentType: 'text/plain; charset=utf-8',
-      },
-      {
-        name: RESULT_NAMES.run,
-        bytes: Buffer.from(`${JSON.stringify(doc, null, 2)}\n`),
-        contentType: 'application/json',
-      },
-    ];
+    const log = { name: RESULT_NAMES.log, bytes: await readFile(this.o.logFile) };
+    return [{ ...log, contentType: 'text/plain; charset=utf-8' }, this.runJson(state, why)];
+  }
+
+  /**
+   * Makes the run's prefix its own before anything is written there: run.json is created only
+   * if there is none (a conditional write). One that is there is this run's (the same start, to
+   * the millisecond: an attempt that got through, or a resumed run), or another run's, which
+   * is left as it is: RunIdTaken.
+   */
+  async claim(): Promise<void> {
+    const runJson = this.runJson('running', null);
+    const at = this.where(runJson.name);
+    const { retry, log } = this.o;
+    const bounded = { timeoutSeconds: retry.timeoutSeconds };
+    const what = `upload of ${s3Uri(at)}`;
+    try {
+      const create = { ...bounded, ifAbsent: true };
+      await withRetry(what, retry, log, () => putObjectBytes(at, runJson.bytes, runJson.contentType, create));
+    } catch (e) {
+      if (!isPresent((e as Error).cause)) throw e;
+      const there = await withRetry(what, retry, log, () => getObjectBytes(at, bounded));
+      const { startedAt } = JSON.parse(there.toString('utf8')) as Partial<RunDocument>;
+      if (startedAt !== this.o.run.startedAt) {
+        throw new RunIdTaken(
+          `run ${this.o.run.id} is another run's at ${this.prefixUri} (started ${startedAt}, ` +
+            `this one ${this.o.run.startedAt})`,
+        );
+      }
+    }
   }
 
   private async put(artifacts: Artifact[], signal: AbortSignal) {
@@ -132,7 +158,7 @@ export class RunRecord {
     if (this.ended)
       throw new Error(`the run was recorded as ${this.ended} before it could be recorded complete`);
     this.ended = 'complete';
-    const [, runJson] = await this.artifacts('complete', null);
+    const runJson = this.runJson('complete', null);
     await putVerified(this.where(runJson.name), runJson, this.o.retry, this.o.log);
   }
 

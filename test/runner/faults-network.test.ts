@@ -70,7 +70,7 @@ test(
     const j = job('silent/', { attempts: 2, minDelaySeconds: 0.1, timeoutSeconds: 1 });
     const r = await finished(j.start(silent.endpoint));
     assert.equal(r.code, 1, r.stderr);
-    const object = `s3://${bucket.name}/silent/${runOf(j.db).id}/census-etl.log`;
+    const object = `s3://${bucket.name}/silent/${runOf(j.db).id}/run.json`;
     assert.match(
       r.stdout,
       new RegExp(`upload of ${literal(object)}: attempt 1/2 failed \\(no answer within 1s\\); retrying`),

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { finished, runCli, startCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
 import { startMoto, type Moto } from '../../infra/moto.ts';
+import { runId } from '../../runner/results.ts';
 import { assertCompleteRun, latestJson, runJson, runOf } from '../support/results.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
@@ -175,6 +176,38 @@ test(
 );
 
 test(
+  "a run begun in a second whose id another run holds takes a later second; the other's objects stay",
+  { skip },
+  async () => {
+    const prefix = 'same-second/';
+    // Another run's record at the ids of the next 8 seconds: this run begins within them.
+    const first = Math.ceil(Date.now() / 1000);
+    const taken = Array.from({ length: 8 }, (_, i) => runId(new Date((first + i) * 1000), 'local'));
+    const foreign = (id: string) =>
+      JSON.stringify({ run: id, release: 'local', state: 'complete', startedAt: '2026-01-01T00:00:00.000Z' });
+    for (const id of taken) await results.put(`${prefix}${id}/run.json`, foreign(id));
+    const before = await contents(prefix);
+
+    const j = small();
+    const r = runCli(['run', '--unthrottled', ...j.args, '--results', `s3://${bucket}/${prefix}`], moto.env);
+    assert.equal(r.code, 0, r.stderr);
+    const began = /^\S+ run (\S+) \(release local\)$/m.exec(r.stdout)![1];
+    assert.ok(taken.includes(began), `began at ${began}, within the taken seconds ${taken.join(', ')}`);
+    const taking = new RegExp(
+      `run ${began} is another run's at s3://${bucket}/${prefix}${began}/ .*: this run`,
+    );
+    assert.match(r.stdout, taking);
+    const run = runOf(j.db);
+    assert.ok(!taken.includes(run.id), run.id);
+    await assertCompleteRun(results, prefix, run);
+    const after = await contents(prefix);
+    for (const [key, bytes] of before) assert.deepEqual(after.get(key), bytes, `${key} untouched`);
+    const others = [...after.keys()].filter((k) => !k.startsWith(`${prefix}${run.id}/`) && !before.has(k));
+    assert.deepEqual(others, [`${prefix}latest.json`], 'nothing written under the ids of others');
+  },
+);
+
+test(
   'a resumed run keeps its id; --run-id of another run or release is refused (exit 2)',
   { skip },
   async () => {
@@ -294,7 +327,7 @@ test(
     assert.match(
       r.stderr,
       new RegExp(
-        '^census-etl: error: upload of s3://no-such-bucket/x/\\d{8}T\\d{6}Z-local/census-etl\\.log .*bucket',
+        '^census-etl: error: upload of s3://no-such-bucket/x/\\d{8}T\\d{6}Z-local/run\\.json .*bucket',
         'im',
       ),
     );

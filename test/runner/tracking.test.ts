@@ -90,10 +90,10 @@ test(
       mid.length > 0,
       `a reader saw the run's progress while it loaded: ${seen.map((d) => d.progress?.batches)}`,
     );
-    // Start, then progress, then complete: run.json is written 2 + n times, the log 1 + n (+ the publish).
+    // Claim, start, progress, complete: run.json is written 3 + n times, the log 1 + n (+ the publish).
     const runPuts = puts(`progress/${run.id}/run.json`).length;
     const logPuts = puts(`progress/${run.id}/census-etl.log`).length;
-    const progress = runPuts - 2;
+    const progress = runPuts - 3;
     assert.equal(logPuts, 1 + progress + 1, 'each progress upload sends the log with run.json');
     assert.ok(progress >= 2, `${progress} progress uploads in ${outcome.load?.batches} batches`);
     assert.ok(
