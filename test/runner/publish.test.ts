@@ -180,8 +180,8 @@ test(
   { skip },
   async () => {
     const prefix = 'same-second/';
-    // Another run's record at the ids of the next 8 seconds: this run begins within them.
-    const first = Math.ceil(Date.now() / 1000);
+    // Another run's record at the ids of this second and the next 7: this run begins within them.
+    const first = Math.floor(Date.now() / 1000);
     const taken = Array.from({ length: 8 }, (_, i) => runId(new Date((first + i) * 1000), 'local'));
     const foreign = (id: string) =>
       JSON.stringify({ run: id, release: 'local', state: 'complete', startedAt: '2026-01-01T00:00:00.000Z' });
