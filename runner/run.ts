@@ -141,35 +141,16 @@ async function job(command: Command, params: Params, o: RunOptions): Promise<Run
     let run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
     log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
     if (params.results) {
-      const recordOf = (r: RunIdentity): RunRecordOptions => ({
-        results: params.results!,
-        run: r,
+      const options = {
+        results: params.results,
         logFile: params.log,
         retry: params.retry,
         log,
         progress: () => progressOf(readStatus(db)),
         everySeconds: o.progressEverySeconds,
-      });
-      record = new RunRecord(recordOf(run));
-      // Ids have a resolution of a second: a run that began in the same second as another of
-      // its release takes the next free second, unless its id was given (--run-id).
-      for (let tries = 1; ; tries++) {
-        try {
-          await record.claim();
-          break;
-        } catch (e) {
-          if (!(e instanceof RunIdTaken)) throw e;
-          if (o.runId || tries === MAX_RUN_ID_TRIES) {
-            record = null; // the prefix is the other run's: this one records nothing there
-            throw e;
-          }
-          log(`${e.message}: this run takes the id of a later second`);
-          await sleep(1000 - (Date.now() % 1000));
-          run = renewRun(db, run);
-          log(`run ${run.id} (release ${run.release})`);
-          record = new RunRecord(recordOf(run));
-        }
-      }
+      };
+      record = await recordRun(db, run, options, o.runId !== undefined);
+      run = record.run;
     }
     o.stop?.throwIfAborted();
     return await stages(db, { command, params, run, record, log, stop: o.stop, started });
@@ -178,6 +159,32 @@ async function job(command: Command, params: Params, o: RunOptions): Promise<Run
   } finally {
     o.stop?.removeEventListener('abort', onStop);
     store.close();
+  }
+}
+
+/**
+ * The run's record, its prefix claimed. Ids have a resolution of a second: a run that began
+ * in the same second as another of its release takes the next free second, unless its id was
+ * given (`fixedId`). Throws, having written nothing under another run's prefix, when none is free.
+ */
+async function recordRun(
+  db: DB,
+  run: RunIdentity,
+  options: Omit<RunRecordOptions, 'run'>,
+  fixedId: boolean,
+): Promise<RunRecord> {
+  for (let tries = 1; ; tries++) {
+    const record = new RunRecord({ ...options, run });
+    try {
+      await record.claim();
+      return record;
+    } catch (e) {
+      if (!(e instanceof RunIdTaken) || fixedId || tries === MAX_RUN_ID_TRIES) throw e;
+      options.log(`${e.message}: this run takes the id of a later second`);
+      await sleep(1000 - (Date.now() % 1000));
+      run = renewRun(db, run);
+      options.log(`run ${run.id} (release ${run.release})`);
+    }
   }
 }
 

@@ -311,20 +311,22 @@ export function claimRun(db: DB, wanted: { id?: string; release?: string }): Run
     return { ...known, resumed: true };
   }
   const release = wanted.release ?? LOCAL_RELEASE;
-  const startedAt = new Date().toISOString();
-  const id = wanted.id ?? runId(new Date(startedAt), release);
-  db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)').run(
-    id,
-    release,
-    startedAt,
-  );
-  return { id, release, startedAt, resumed: false };
+  const now = startingNow(release);
+  const id = wanted.id ?? now.id;
+  const insert = db.prepare('INSERT INTO run (id, run_id, release, started_at) VALUES (1, ?, ?, ?)');
+  insert.run(id, release, now.startedAt);
+  return { id, release, startedAt: now.startedAt, resumed: false };
+}
+
+/** A run of `release` that starts now: its start time, and the id made from it. */
+function startingNow(release: string): { id: string; startedAt: string } {
+  const startedAt = new Date();
+  return { id: runId(startedAt, release), startedAt: startedAt.toISOString() };
 }
 
 /** A new id and start for a run that has written nothing yet, its id being another run's. */
 export function renewRun(db: DB, run: RunIdentity): RunIdentity {
-  const startedAt = new Date().toISOString();
-  const id = runId(new Date(startedAt), run.release);
+  const { id, startedAt } = startingNow(run.release);
   db.prepare('UPDATE run SET run_id = ?, started_at = ? WHERE id = 1').run(id, startedAt);
   return { ...run, id, startedAt };
 }

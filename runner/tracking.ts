@@ -54,6 +54,11 @@ export class RunRecord {
   private readonly cancel = new AbortController();
   private ended: RunState | null = null;
 
+  /** The run it records. */
+  get run(): RunIdentity {
+    return this.o.run;
+  }
+
   constructor(private readonly o: RunRecordOptions) {
     const { bucket, key } = parseS3Uri(o.results);
     this.prefixUri = s3Uri({ bucket, key: runPrefix(key, o.run.id) });
