@@ -13,10 +13,7 @@ import { tlsOnlyBucketPolicy } from './policy.ts';
 
 export type SecureBucketProps = {
   namePrefix: string;
-  /**
-   * moto ignores the Bool condition of the TLS-only statement and so denies every request;
-   * against it (local endpoint) the policy must stay out. Always true on AWS.
-   */
+  /** Refuse every request not made over TLS (true on AWS; see emulator.ts). */
   tlsOnlyPolicy: boolean;
 };
 

@@ -57,7 +57,7 @@ export function buildBundle(dir?: string, architecture = hostArchitecture()): Bu
       define: { CENSUS_PARSER_FILE: JSON.stringify(`./${RELEASE_FILES.parser}`) },
     });
   build('cli.ts', files.bundle);
-  build('lines.ts', files.parser);
+  build('extract/parser-thread.ts', files.parser);
   const hash = createHash('sha256');
   for (const f of Object.values(files)) hash.update(readFileSync(f));
   return { dir, architecture, files, sha256: hash.digest('hex') };

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
 import { architectureOf, isMacFamily, type Architecture } from './architecture.ts';
+import type { Emulator } from './emulator.ts';
 import { ROOT } from './layout.ts';
 
 export type Config = {
@@ -25,8 +26,8 @@ export type Config = {
   ingestionDate: string | null;
   /** Where deploy takes Adult.data/Adult.test from; null downloads them (checksums verified). */
   dataDir: string | null;
-  /** A local AWS emulator (moto) to point the provider at; null means real AWS. */
-  localEndpoint: string | null;
+  /** A local AWS emulator (moto) to deploy to; null means real AWS. */
+  emulator: Emulator | null;
   /**
    * Terraform's state (local backend), an absolute path: Terraform runs in
    * cdktf.out/stacks/<stack>/, so a relative one would land there, where `npm run sync` and
@@ -48,7 +49,7 @@ export const ENV = {
   everySeconds: 'CENSUS_EVERY_SECONDS',
   ingestionDate: 'CENSUS_INGESTION_DATE',
   dataDir: 'CENSUS_DATA_DIR',
-  localEndpoint: 'CENSUS_AWS_ENDPOINT',
+  emulatorEndpoint: 'CENSUS_AWS_ENDPOINT',
   stateFile: 'CENSUS_STATE_FILE',
 } as const;
 
@@ -187,7 +188,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const batch = get(ENV.batchSize);
   const every = get(ENV.everySeconds);
   const ingestion = get(ENV.ingestionDate);
-  const local = get(ENV.localEndpoint);
+  const local = get(ENV.emulatorEndpoint);
   return {
     region,
     instanceType,
@@ -200,7 +201,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : DEFAULTS.everySeconds,
     ingestionDate: ingestion ? date(ENV.ingestionDate, ingestion) : null,
     dataDir: get(ENV.dataDir) ?? null,
-    localEndpoint: local ? endpoint(ENV.localEndpoint, local) : null,
+    emulator: local ? { endpoint: endpoint(ENV.emulatorEndpoint, local) } : null,
     stateFile: stateFile(env),
   };
 }

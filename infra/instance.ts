@@ -13,12 +13,8 @@ import type { Architecture } from './architecture.ts';
 
 export type LoaderInstanceProps = {
   instanceType: string;
-  /**
-   * moto treats an instance launched without a subnet as EC2-Classic (no subnet id), so the
-   * provider reads its security groups back by name and sees vpc_security_group_ids drift on
-   * every plan. Against moto only, that attribute's drift is ignored; AWS has no such drift.
-   */
-  emulated: boolean;
+  /** Attributes whose drift Terraform ignores (none on AWS; see emulator.ts). */
+  ignoreChanges: string[];
   /** The architecture the release is built for (derived from the type). */
   architecture: Architecture;
   instanceProfile: string;
@@ -102,7 +98,7 @@ export class LoaderInstance extends Construct {
       userDataReplaceOnChange: true,
       tags: { Name: 'census-etl-loader' },
       dependsOn: props.dependsOn,
-      lifecycle: props.emulated ? { ignoreChanges: ['vpc_security_group_ids'] } : undefined,
+      lifecycle: props.ignoreChanges.length ? { ignoreChanges: props.ignoreChanges } : undefined,
     });
     const created = new DataResource(this, 'created', {
       input: { at: '${timestamp()}' },

@@ -8,9 +8,6 @@ import { fileURLToPath } from 'node:url';
 /** The project folder: cdktf, sync and logs run here; relative settings start here. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The real dataset on a development machine: CENSUS_DATA_DIR, else ../shared/data/adult. */
-export const DEV_DATA_DIR = path.resolve(ROOT, process.env.CENSUS_DATA_DIR ?? '../shared/data/adult');
-
 export const STACK_NAME = 'census-etl';
 
 /** Raw zone, partitioned by ingestion date: `partition` is YYYY/MM/DD. */

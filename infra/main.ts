@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { App } from 'cdktf';
-import { FILES } from '../runner/dataset.ts';
+import { FILES } from '../runner/dataset/adult.ts';
 import { DEFAULTS } from '../runner/params.ts';
-import { stageSources } from '../runner/sources.ts';
+import { stageSources } from '../runner/extract/sources.ts';
 import { buildBundle } from './bundle.ts';
 import { ConfigError, readConfig, scheduleProblem, type Config } from './config.ts';
 import { ROOT, STACK_NAME } from './layout.ts';

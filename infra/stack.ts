@@ -7,6 +7,7 @@ import { DEFAULTS, type Params } from '../runner/params.ts';
 import { SecureBucket } from './bucket.ts';
 import type { Bundle } from './bundle.ts';
 import type { Config } from './config.ts';
+import { emulatorQuirks } from './emulator.ts';
 import { LoaderInstance } from './instance.ts';
 import { INSTANCE, RESULTS_PREFIX } from './layout.ts';
 import { InstanceNetwork } from './network.ts';
@@ -23,35 +24,22 @@ export type CensusEtlProps = {
 
 /** The AWS provider 5.x bindings pin 5.99.1 exactly; accept the 5.x line from there on. */
 export const AWS_PROVIDER_CONSTRAINT = '~> 5.99';
-const LOCAL_SERVICES = ['s3', 'ec2', 'iam', 'sts', 'ssm'] as const;
-
-function provider(scope: Construct, { region, localEndpoint }: Config): AwsProvider {
-  const local = localEndpoint
-    ? {
-        endpoints: [Object.fromEntries(LOCAL_SERVICES.map((s) => [s, localEndpoint]))],
-        s3UsePathStyle: true,
-        skipCredentialsValidation: true,
-        skipRequestingAccountId: true,
-        skipMetadataApiCheck: 'true',
-      }
-    : {};
-  return new AwsProvider(scope, 'aws', {
-    region,
-    defaultTags: [{ tags: { project: 'census-etl' } }],
-    ...local,
-  });
-}
 
 export class CensusEtlStack extends TerraformStack {
   constructor(scope: Construct, id: string, { config, raw, bundle }: CensusEtlProps) {
     super(scope, id);
-    provider(this, config);
+    const quirks = emulatorQuirks(config.emulator);
+    new AwsProvider(this, 'aws', {
+      region: config.region,
+      defaultTags: [{ tags: { project: 'census-etl' } }],
+      ...quirks.provider,
+    });
     new LocalBackend(this, { path: config.stateFile });
     this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_CONSTRAINT);
 
     const store = new SecureBucket(this, 'store', {
       namePrefix: 'census-etl-',
-      tlsOnlyPolicy: !config.localEndpoint,
+      tlsOnlyPolicy: quirks.tlsOnlyBucketPolicy,
     });
     const bucket = store.bucket.bucket;
 
@@ -79,7 +67,7 @@ export class CensusEtlStack extends TerraformStack {
     const network = new InstanceNetwork(this, 'network', { region: config.region, sshCidr });
     const loader = new LoaderInstance(this, 'loader', {
       instanceType: config.instanceType,
-      emulated: Boolean(config.localEndpoint),
+      ignoreChanges: quirks.ignoredInstanceChanges,
       architecture: config.architecture,
       instanceProfile: role.profile.name,
       securityGroupId: network.securityGroup.id,

@@ -9,7 +9,7 @@
  * why: written after the loader has exited, it is the final word. latest.json is never touched.
  * Terraform reads "\${" and "%{" in a string as its own templates: the script has neither.
  */
-import { RESULT_NAMES, runPrefix } from '../runner/results.ts';
+import { RESULT_NAMES, runPrefix } from '../runner/publish/results.ts';
 import { ARCHITECTURES, type Architecture } from './architecture.ts';
 import { ENV, TIME_LIMIT } from './config.ts';
 import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX, releasePrefix } from './layout.ts';

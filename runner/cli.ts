@@ -3,17 +3,16 @@
  * census-etl: the command line, a thin shell over the pipeline modules.
  * Exit codes: 0 done, 2 bad usage or parameters (nothing written), 1 runtime failure.
  */
-import './memory.ts'; // first: it sets how V8 sizes the heap while the rest loads
+import './shared/memory.ts'; // first: it sets how V8 sizes the heap while the rest loads
 import { existsSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
-import { RUN_ID } from './results.ts';
-import { RunFailed, publishJob, runJob } from './run.ts';
-import { StoppedError } from './schedule.ts';
-import { readStatus, type Status } from './store.ts';
-import { END_REPORT_TIMEOUT_MS } from './tracking.ts';
+import { RUN_ID } from './publish/results.ts';
+import { RunFailed, publishJob, runJob } from './pipeline.ts';
+import { StoppedError } from './load/schedule.ts';
+import { readStatus, type Status } from './store/store.ts';
+import { END_REPORT_TIMEOUT_MS } from './run.ts';
 
 const positiveInt = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -149,7 +148,7 @@ export function buildCli(): Command {
     .action(async (o) => {
       if (!existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
       // Loaded on demand: the charting library adds ~250 ms and ~25 MB that a load never needs.
-      const { writeReport } = await import('./report.ts');
+      const { writeReport } = await import('./insights/report.ts');
       const files = await writeReport({ db: o.db, out: o.out });
       process.stdout.write(`report written: ${files.html} and ${files.markdown}\n`);
     });
@@ -191,11 +190,8 @@ function onSignal(signal: NodeJS.Signals) {
   setTimeout(() => process.exit(exitCodeOf(signal)), STOP_GRACE_MS);
 }
 
-// The bundled CLI is also what parser threads load (see lines.ts): they only parse.
-if (isMainThread) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
-  const code = await main(process.argv.slice(2));
-  // Stopped: exit now, whatever the job leaves behind (a download, a parser thread).
-  if (stop.signal.aborted) process.exit(code);
-  process.exitCode = code;
-}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
+const code = await main(process.argv.slice(2));
+// Stopped: exit now, whatever the job leaves behind (a download, a parser thread).
+if (stop.signal.aborted) process.exit(code);
+process.exitCode = code;

@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { FILES } from './dataset.ts';
-import { LOCAL_RELEASE, RELEASE_ID } from './results.ts';
-import { DEFAULT_RETRY, withRetry, type RetryError } from './retry.ts';
-import { getObjectBytes } from './s3.ts';
-import { parseS3Uri } from './uri.ts';
+import { FILES } from './dataset/adult.ts';
+import { LOCAL_RELEASE, RELEASE_ID } from './publish/results.ts';
+import { DEFAULT_RETRY, withRetry, type RetryError } from './shared/retry.ts';
+import { getObjectBytes } from './shared/s3.ts';
+import { parseS3Uri } from './shared/uri.ts';
 
 /** A bad parameter or bad usage: exit code 2, nothing written. */
 export class UsageError extends Error {}

@@ -1,263 +1,185 @@
 /**
- * The job: stage → load → publish, each stage a function of its own module with explicit
- * inputs and a typed result (StageInfo, LoadInfo, PublishInfo). This file only puts them in
- * order, around the run's identity, its record in S3 and how it ends.
+ * The run's record under its own prefix of the results location (see results.ts): run.json
+ * and the log, written when the run starts, every PROGRESS_EVERY_SECONDS at most while it
+ * loads, and when it ends, however it ends. Readers (`npm run sync`, `npm run logs`) follow a
+ * run through it, without SSH.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createLog, formatDuration, type RunLog } from './log.ts';
-import { UsageError, type Params } from './params.ts';
-import { publishRun, writeJson, type PublishInfo } from './publish.ts';
-import { RESULT_NAMES } from './results.ts';
-import { loadSources, type LoadInfo } from './schedule.ts';
-import { stageSources, type StageInfo } from './sources.ts';
+import { readFile } from 'node:fs/promises';
+import type { Log } from './shared/log.ts';
+import { putVerified, type Artifact } from './publish/publish.ts';
 import {
-  claimRun,
-  markFinished,
-  markPublished,
-  openStore,
-  readStatus,
-  registerSources,
-  renewRun,
-  type DB,
-  type RunIdentity,
-  type Status,
-} from './store.ts';
-import { RunIdTaken, RunRecord, progressOf, type RunRecordOptions } from './tracking.ts';
-import { redactUri } from './uri.ts';
+  PROGRESS_EVERY_SECONDS,
+  RESULT_NAMES,
+  runPrefix,
+  type RunDocument,
+  type RunProgress,
+  type RunState,
+} from './publish/results.ts';
+import { explain, withRetry, type RetryPolicy } from './shared/retry.ts';
+import { getObjectBytes, isPresent, putObjectBytes } from './shared/s3.ts';
+import type { RunIdentity, Status } from './store/store.ts';
+import { parseS3Uri, s3Uri } from './shared/uri.ts';
 
-/** Seconds a new run tries, one after another, for an id no other run holds. */
-const MAX_RUN_ID_TRIES = 30;
+/** A progress upload is abandoned after this long; the next interval tries again. */
+const PROGRESS_TIMEOUT_MS = 10_000;
+/** How long a failed or stopped run spends recording that in S3, at most. */
+export const END_REPORT_TIMEOUT_MS = 5_000;
 
-/** A run that failed and has said so (stderr, the log, run.json): exit 1, nothing more to print. */
-export class RunFailed extends Error {}
+export const progressOf = (s: Status): RunProgress | null =>
+  s.sources.length === 0 ? null : { batches: s.batches.count, ...s.totals };
 
-export function describeParams(p: Params): string {
-  const sources = p.sources.map(
-    (s) => `${redactUri(s.uri)}${s.sha256 ? ` (sha256 ${s.sha256.slice(0, 12)}…)` : ''}`,
-  );
-  return [
-    `sources: ${sources.join(', ')}`,
-    `database: ${p.database}`,
-    `batch size: ${p.batchSize}`,
-    p.unthrottled ? 'schedule: unthrottled' : `schedule: every ${p.everySeconds}s`,
-    `log: ${p.log}`,
-    `results: ${p.results ?? 'none (local run)'}`,
-    `release: ${p.release}`,
-  ].join('; ');
-}
-
-function describeTotals(s: Status): string {
-  const per = s.sources.map(
-    (x) =>
-      `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped of ${x.lines} lines`,
-  );
-  const t = s.totals;
-  return (
-    `${t.loaded} loaded, ${t.quarantined} quarantined, ${t.skipped} skipped = ` +
-    `${t.linesRead} of ${t.lines} lines in ${s.batches.count} batches (${per.join('; ')})`
-  );
-}
-
-/** Downloads are staged next to the database, in a folder no other database shares. */
-export const stagingDir = (database: string) => `${database}.sources`;
-
-export type RunOptions = {
-  /** The run id the instance gives (`--run-id`); by default the database's own, or a new one. */
-  runId?: string;
-  /** Aborted with a StoppedError on SIGTERM/SIGINT: no batch starts after it. */
-  stop?: AbortSignal;
-  log?: RunLog;
-  /** Seconds between progress uploads at least (tests shorten it; see results.ts). */
-  progressEverySeconds?: number;
-};
-
-export type RunOutcome = {
+export type RunRecordOptions = {
+  /** The results location, s3://bucket/prefix/. */
+  results: string;
   run: RunIdentity;
-  status: Status;
-  summaryFile: string;
-  stage: StageInfo | null;
-  load: LoadInfo | null;
-  published: PublishInfo | null;
+  logFile: string;
+  retry: RetryPolicy;
+  log: Log;
+  /** The run's progress now (null before its sources are known). */
+  progress: () => RunProgress | null;
+  /** Seconds between progress uploads at least (tests shorten it). */
+  everySeconds?: number;
 };
 
-type Command = 'run' | 'publish';
+/** Another run's record holds this run's id: two runs of one release began in the same second. */
+export class RunIdTaken extends Error {}
 
-/** Stage the sources, load them on the schedule, publish: `census-etl run`. */
-export const runJob = (params: Params, o: RunOptions = {}) => job('run', params, o);
+export class RunRecord {
+  /** s3://bucket/prefix/<run>/: everything this run writes, but latest.json. */
+  readonly prefixUri: string;
+  private readonly everyMs: number;
+  private lastProgress = -Infinity;
+  private inFlight: Promise<void> | null = null;
+  /** Cancels a progress upload still under way when the run ends. */
+  private readonly cancel = new AbortController();
+  private ended: RunState | null = null;
 
-/** Publish a complete database, without its sources: `census-etl publish`. */
-export const publishJob = (params: Params, o: RunOptions = {}) => job('publish', params, o);
-
-async function job(command: Command, params: Params, o: RunOptions): Promise<RunOutcome> {
-  if (command === 'publish') {
-    if (!params.results) {
-      const how = '--results s3://bucket/prefix/ (or "results" in the parameters)';
-      throw new UsageError(`publish needs a results location: ${how}`);
-    }
-    if (!existsSync(params.database)) throw new UsageError(`no database at ${params.database}`);
+  /** The run it records. */
+  get run(): RunIdentity {
+    return this.o.run;
   }
-  const log = o.log ?? createLog(params.log);
-  const started = performance.now();
-  let record: RunRecord | null = null;
-  let ending: Promise<void> = Promise.resolve();
-  // A stop is recorded at once, whatever the job is doing; the job then ends at its next step.
-  const onStop = () => {
-    const why = (o.stop!.reason as Error).message;
-    log.error(`${why}; every committed batch is kept, run again to resume`);
-    ending = record?.end('stopped', why) ?? ending;
-  };
-  o.stop?.addEventListener('abort', onStop, { once: true });
 
-  /** How the job ends when it does not succeed; the database is still open for run.json's progress. */
-  const fail = async (e: unknown): Promise<never> => {
-    if (o.stop?.aborted) {
-      await ending;
-      throw o.stop.reason;
-    }
-    if (e instanceof UsageError) throw e;
-    const message = (e as Error).message;
-    log.error(`error: ${message}`);
-    await record?.end('failed', message);
-    throw new RunFailed(message);
-  };
-
-  log(`census-etl ${command} starting; ${describeParams(params)}`);
-  let store: ReturnType<typeof openStore>;
-  try {
-    store = openStore(params.database);
-  } catch (e) {
-    o.stop?.removeEventListener('abort', onStop);
-    return await fail(e);
+  constructor(private readonly o: RunRecordOptions) {
+    const { bucket, key } = parseS3Uri(o.results);
+    this.prefixUri = s3Uri({ bucket, key: runPrefix(key, o.run.id) });
+    this.everyMs = (o.everySeconds ?? PROGRESS_EVERY_SECONDS) * 1000;
   }
-  const { db } = store;
-  try {
-    if (command === 'publish' && !readStatus(db).complete) {
-      throw new UsageError(
-        `database ${params.database} is not complete: census-etl run loads the rest, then publishes`,
-      );
-    }
-    let run = claimRun(db, { id: o.runId, release: command === 'run' ? params.release : undefined });
-    log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
-    if (params.results) {
-      const options = {
-        results: params.results,
-        logFile: params.log,
-        retry: params.retry,
-        log,
-        progress: () => progressOf(readStatus(db)),
-        everySeconds: o.progressEverySeconds,
-      };
-      record = await recordRun(db, run, options, o.runId !== undefined);
-      run = record.run;
-    }
-    o.stop?.throwIfAborted();
-    return await stages(db, { command, params, run, record, log, stop: o.stop, started });
-  } catch (e) {
-    return await fail(e);
-  } finally {
-    o.stop?.removeEventListener('abort', onStop);
-    store.close();
-  }
-}
 
-/**
- * The run's record, its prefix claimed. Ids have a resolution of a second: a run that began
- * in the same second as another of its release takes the next free second, unless its id was
- * given (`fixedId`). Throws, having written nothing under another run's prefix, when none is free.
- */
-async function recordRun(
-  db: DB,
-  run: RunIdentity,
-  options: Omit<RunRecordOptions, 'run'>,
-  fixedId: boolean,
-): Promise<RunRecord> {
-  for (let tries = 1; ; tries++) {
-    const record = new RunRecord({ ...options, run });
+  private where(name: string) {
+    const { bucket, key } = parseS3Uri(this.prefixUri);
+    return { bucket, key: key + name };
+  }
+
+  private runJson(state: RunState, why: string | null): Artifact {
+    const doc: RunDocument = {
+      run: this.o.run.id,
+      release: this.o.run.release,
+      state,
+      why,
+      startedAt: this.o.run.startedAt,
+      updatedAt: new Date().toISOString(),
+      progress: this.o.progress(),
+    };
+    const bytes = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+    return { name: RESULT_NAMES.run, bytes, contentType: 'application/json' };
+  }
+
+  private async artifacts(state: RunState, why: string | null): Promise<Artifact[]> {
+    // The log first: a reader that sees the state has the log that goes with it.
+    const log = { name: RESULT_NAMES.log, bytes: await readFile(this.o.logFile) };
+    return [{ ...log, contentType: 'text/plain; charset=utf-8' }, this.runJson(state, why)];
+  }
+
+  /**
+   * Makes the run's prefix its own before anything is written there: run.json is created only
+   * if there is none (a conditional write). One that is there is this run's (the same start, to
+   * the millisecond: an attempt that got through, or a resumed run), or another run's, which
+   * is left as it is: RunIdTaken.
+   */
+  async claim(): Promise<void> {
+    const runJson = this.runJson('running', null);
+    const at = this.where(runJson.name);
+    const { retry, log } = this.o;
+    const bounded = { timeoutSeconds: retry.timeoutSeconds };
+    const what = `upload of ${s3Uri(at)}`;
     try {
-      await record.claim();
-      return record;
+      const create = { ...bounded, ifAbsent: true };
+      await withRetry(what, retry, log, () => putObjectBytes(at, runJson.bytes, runJson.contentType, create));
     } catch (e) {
-      if (!(e instanceof RunIdTaken) || fixedId || tries === MAX_RUN_ID_TRIES) throw e;
-      options.log(`${e.message}: this run takes the id of a later second`);
-      await sleep(1000 - (Date.now() % 1000));
-      run = renewRun(db, run);
-      options.log(`run ${run.id} (release ${run.release})`);
+      if (!isPresent((e as Error).cause)) throw e;
+      const there = await withRetry(what, retry, log, () => getObjectBytes(at, bounded));
+      const { startedAt } = JSON.parse(there.toString('utf8')) as Partial<RunDocument>;
+      if (startedAt !== this.o.run.startedAt) {
+        throw new RunIdTaken(
+          `run ${this.o.run.id} is another run's at ${this.prefixUri} (started ${startedAt}, ` +
+            `this one ${this.o.run.startedAt})`,
+        );
+      }
     }
   }
-}
 
-type Context = {
-  command: Command;
-  params: Params;
-  run: RunIdentity;
-  record: RunRecord | null;
-  log: RunLog;
-  stop?: AbortSignal;
-  started: number;
-};
-
-async function stages(
-  db: DB,
-  { command, params, run, record, log, stop, started }: Context,
-): Promise<RunOutcome> {
-  const summaryFile = path.join(path.dirname(params.database), RESULT_NAMES.summary);
-  const before = readStatus(db);
-  if (record && before.run.publishedTo === record.prefixUri) {
-    log(`already published to ${record.prefixUri} at ${before.run.publishedAt}; nothing to do`);
-    return { run, status: before, summaryFile, stage: null, load: null, published: null };
+  private async put(artifacts: Artifact[], signal: AbortSignal) {
+    const bounded = { signal, timeoutSeconds: this.o.retry.timeoutSeconds };
+    for (const a of artifacts) await putObjectBytes(this.where(a.name), a.bytes, a.contentType, bounded);
   }
-  await record?.start();
 
-  let stage: StageInfo | null = null;
-  let load: LoadInfo | null = null;
-  if (!before.complete) {
-    stage = await stageSources(params.sources, stagingDir(params.database), params.retry, log, stop);
-    for (const s of stage.sources)
-      log(`source ${s.name}: ${s.lines} lines, ${s.bytes} bytes, sha256 ${s.sha256}`);
-    registerSources(db, stage.sources);
-    load = await loadSources(db, stage.sources, {
-      ...params,
-      log,
-      afterBatch: () => record?.afterBatch(),
-      stop,
-    });
-  } else if (command === 'run') {
-    log(`the database holds every line of its sources: nothing to load, the sources are not read again`);
+  /**
+   * run.json "running" and the log, verified like every published object: a results
+   * location that cannot be written fails the run here, before it loads anything.
+   */
+  async start(): Promise<void> {
+    for (const a of await this.artifacts('running', null))
+      await putVerified(this.where(a.name), a, this.o.retry, this.o.log);
+    this.lastProgress = performance.now();
+    this.o.log(
+      `run recorded at ${this.prefixUri}${RESULT_NAMES.run}; progress every ${this.everyMs / 1000}s at most`,
+    );
   }
-  markFinished(db);
-  const status = readStatus(db);
-  log(`done: ${describeTotals(status)}; ${formatDuration(performance.now() - started)} this run`);
 
-  const { run: times, ...counts } = status;
-  const { sources: _, ...settings } = params;
-  const summary = {
-    run: run.id,
-    release: run.release,
-    startedAt: times.startedAt,
-    finishedAt: times.finishedAt,
-    ...counts,
-    load,
-    params: settings,
-  };
-  if (!record || !params.results) {
-    await writeJson(summaryFile, summary);
-    log(`summary written to ${summaryFile}; no results location set, nothing to publish`);
-    return { run, status, summaryFile, stage, load, published: null };
+  /**
+   * After a batch: when the interval has passed and no upload is under way, uploads the log
+   * and run.json in the background, bounded by a timeout. Never awaited by the batch, so the
+   * schedule never waits for S3; a failure is logged and the next interval tries again.
+   */
+  afterBatch(): void {
+    if (this.ended || this.inFlight || performance.now() - this.lastProgress < this.everyMs) return;
+    this.lastProgress = performance.now();
+    const signal = AbortSignal.any([AbortSignal.timeout(PROGRESS_TIMEOUT_MS), this.cancel.signal]);
+    this.inFlight = this.artifacts('running', null)
+      .then((a) => this.put(a, signal))
+      .catch((e: Error) => {
+        if (!this.ended)
+          this.o.log(
+            `progress upload to ${this.prefixUri} failed (${explain(e)}); ` +
+              `next try in ${this.everyMs / 1000}s`,
+          );
+      })
+      .finally(() => (this.inFlight = null));
   }
-  const published = await publishRun(db, {
-    database: params.database,
-    logFile: params.log,
-    results: params.results,
-    run,
-    summary,
-    summaryFile,
-    record,
-    retry: params.retry,
-    log,
-  });
-  markPublished(db, published.to);
-  log(`published to ${published.to}`);
-  return { run, status: readStatus(db), summaryFile, stage, load, published };
+
+  /** run.json "complete": part of publishing, verified, retried like the other objects. */
+  async complete(): Promise<void> {
+    await this.inFlight;
+    if (this.ended)
+      throw new Error(`the run was recorded as ${this.ended} before it could be recorded complete`);
+    this.ended = 'complete';
+    const runJson = this.runJson('complete', null);
+    await putVerified(this.where(runJson.name), runJson, this.o.retry, this.o.log);
+  }
+
+  /**
+   * A failed or stopped run: the log and run.json saying why, best effort, within
+   * END_REPORT_TIMEOUT_MS. Never throws: the run is ending for another reason already.
+   */
+  async end(state: 'failed' | 'stopped', why: string): Promise<void> {
+    if (this.ended) return;
+    this.ended = state;
+    this.cancel.abort();
+    await this.inFlight;
+    try {
+      await this.put(await this.artifacts(state, why), AbortSignal.timeout(END_REPORT_TIMEOUT_MS));
+    } catch (e) {
+      this.o.log(`could not record the run as ${state} at ${this.prefixUri}: ${explain(e as Error)}`);
+    }
+  }
 }

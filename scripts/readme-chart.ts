@@ -5,10 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { svgToPng } from '../runner/browser.ts';
-import { renderSvg } from '../runner/charts.ts';
+import { svgToPng } from '../runner/insights/browser.ts';
+import { renderSvg } from '../runner/insights/charts.ts';
 import { DEFAULTS } from '../runner/params.ts';
-import { readReport, shareViewChart } from '../runner/report.ts';
+import { readReport, shareViewChart } from '../runner/insights/report.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,8 +5,8 @@
  * records every 10 s) unless told otherwise: --batch-size N --every SECONDS.
  */
 import { parseArgs } from 'node:util';
-import { DEV_DATA_DIR } from '../infra/layout.ts';
-import { REAL_DATASET, problems, runTwin } from '../infra/twin-journey.ts';
+import { DEV_DATA_DIR } from './lib/dev-data.ts';
+import { REAL_DATASET, problems, runTwin } from '../twin/journey.ts';
 import { DEFAULTS } from '../runner/params.ts';
 
 const { values } = parseArgs({

@@ -6,8 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { COLUMNS, FILES } from '../../runner/dataset.ts';
-import { q, sqlString } from '../../runner/sql.ts';
+import { COLUMNS, FILES } from '../../runner/dataset/adult.ts';
+import { q, sqlString } from '../../runner/shared/sql.ts';
 
 /** A finished command: wall time, peak RSS, CPU seconds (all threads, and its main thread alone). */
 export type Proc = {

@@ -4,12 +4,14 @@
  * - inserting alone (the insert-only ceiling): the real Loader and store on a fresh database,
  *   same batches, statements and transactions as a run, fed ranges parsed beforehand.
  */
-import { Parsers, cleanedChunks, parseRange, type ParseJob, type ParsedLines } from '../../runner/lines.ts';
-import { Loader } from '../../runner/load.ts';
+import { parseRange, type ParsedLines } from '../../runner/extract/lines.ts';
+import type { ParseJob } from '../../runner/extract/parser-thread.ts';
+import { Parsers, cleanedChunks } from '../../runner/extract/parsers.ts';
+import { Loader } from '../../runner/load/batches.ts';
 import { sourcesIn } from '../../runner/params.ts';
-import { DEFAULT_RETRY } from '../../runner/retry.ts';
-import { stageSources, type StagedSource } from '../../runner/sources.ts';
-import { openStore, registerSources } from '../../runner/store.ts';
+import { DEFAULT_RETRY } from '../../runner/shared/retry.ts';
+import { stageSources, type StagedSource } from '../../runner/extract/sources.ts';
+import { openStore, registerSources } from '../../runner/store/store.ts';
 
 export const stage = async (dir: string, stageDir: string): Promise<StagedSource[]> =>
   (await stageSources(sourcesIn(dir), stageDir, { ...DEFAULT_RETRY, attempts: 1 }, () => {})).sources;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { architectureOf, isMacFamily } from '../../infra/architecture.ts';
-import { startMoto } from '../../infra/moto.ts';
+import { startMoto } from '../../twin/moto.ts';
 import { requireTool } from '../support/tools.ts';
 
 const GRAVITON = [

@@ -17,7 +17,7 @@ test('defaults: us-east-1, t3.micro (x86_64), no SSH, 30 minutes, the runner sch
     everySeconds: 10,
     ingestionDate: null,
     dataDir: null,
-    localEndpoint: null,
+    emulator: null,
     stateFile: path.join(ROOT, 'terraform.census-etl.tfstate'),
   });
   assert.equal(readConfig({ AWS_REGION: 'eu-west-1' }).region, 'eu-west-1');
@@ -48,7 +48,7 @@ test('every setting can be given', () => {
     everySeconds: 1,
     ingestionDate: '2024-02-29',
     dataDir: '/data/adult',
-    localEndpoint: 'http://127.0.0.1:5000',
+    emulator: { endpoint: 'http://127.0.0.1:5000' },
     stateFile: path.join(ROOT, 'elsewhere.tfstate'),
   });
 });

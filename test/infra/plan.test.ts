@@ -11,8 +11,8 @@ import { after, before, test } from 'node:test';
 import { App } from 'cdktf';
 import { readConfig, type Config } from '../../infra/config.ts';
 import { STACK_NAME } from '../../infra/layout.ts';
-import { offlineTerraformEnv } from '../../infra/mirror.ts';
-import { startMoto, type Moto } from '../../infra/moto.ts';
+import { offlineTerraformEnv } from '../../twin/mirror.ts';
+import { startMoto, type Moto } from '../../twin/moto.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { skipUnless } from '../support/tools.ts';
 import { testStack } from './synth.ts';
@@ -37,7 +37,11 @@ function terraform(command: 'plan' | 'apply', config: Config): Outcome {
   const outdir = tempDir('census-plan-');
   const app = new App({ outdir });
   // Its own state file: a plan must never read the project's.
-  testStack(app, { ...config, stateFile: path.join(outdir, 'plan.tfstate'), localEndpoint: moto.endpoint });
+  testStack(app, {
+    ...config,
+    stateFile: path.join(outdir, 'plan.tfstate'),
+    emulator: { endpoint: moto.endpoint },
+  });
   app.synth();
   const cwd = path.join(outdir, 'stacks', STACK_NAME);
   const tf = (...args: string[]) =>

@@ -2,16 +2,16 @@
  * The real user-data booted on the twin's bare instance, with a stand-in release whose "loader"
  * fails, is killed, or hangs until the watchdog stops it: whatever stops it, the log and a
  * run.json saying failed or stopped, and why, reach the run's prefix; latest.json is never
- * written; the instance powers off. (The twin boots the real loader: test/infra/twin.test.ts.)
+ * written; the instance powers off. (The twin boots the real loader: test/twin/twin.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hostArchitecture } from '../../infra/architecture.ts';
 import { RELEASE_FILES, releasePrefix } from '../../infra/layout.ts';
-import { startMoto, type Moto } from '../../infra/moto.ts';
-import { bootInstance, type BootOutcome } from '../../infra/twin-instance.ts';
+import { startMoto, type Moto } from '../../twin/moto.ts';
+import { bootInstance, type BootOutcome } from '../../twin/instance.ts';
 import { userData } from '../../infra/userdata.ts';
-import { RUN_ID, type RunDocument } from '../../runner/results.ts';
+import { RUN_ID, type RunDocument } from '../../runner/publish/results.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';

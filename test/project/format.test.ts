@@ -9,7 +9,7 @@ import { ROOT } from '../../infra/layout.ts';
 
 const MAX_LINE = 110;
 /** Every committed file of code: TypeScript, ESM, Python, and the shell scripts of CI and the twin. */
-const CODE = ['*.ts', '*.mjs', '*.py', '.ci/run', 'infra/twin-shims/*'];
+const CODE = ['*.ts', '*.mjs', '*.py', '.ci/run', 'twin/shims/*'];
 const tracked = (patterns: string[]) =>
   execFileSync('git', ['ls-files', '-z', '--', ...patterns], { cwd: ROOT, encoding: 'utf8' })
     .split('\0')

@@ -1,128 +1,172 @@
-/** The whole job on the real dataset, through the CLI, as `npm start -- --unthrottled` runs it. */
+/**
+ * A run's record while it goes on (moto behind a recording proxy): progress uploads happen,
+ * are bounded, and never hold a batch up; a stopped run says so in run.json.
+ */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
-import Database from 'better-sqlite3';
-import { COLUMNS } from '../../runner/dataset.ts';
-import { DATA_DIR, finished, runCli, startCli } from '../support/cli.ts';
-import { waitForLine } from '../support/watch.ts';
-import { lines, records, tempDir, writeSources } from '../support/fixtures.ts';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { createLog } from '../../runner/shared/log.ts';
+import { DEFAULTS, sourcesIn, type Params } from '../../runner/params.ts';
+import { PROGRESS_EVERY_SECONDS, type RunDocument } from '../../runner/publish/results.ts';
+import { runJob } from '../../runner/pipeline.ts';
+import { finished, runArgs, startCli } from '../support/cli.ts';
+import { bookkeeping } from '../support/db.ts';
+import { tempDir } from '../support/fixtures.ts';
+import { mixedSources } from '../support/generate.ts';
+import { startMoto, type Moto } from '../../twin/moto.ts';
+import { startProxy, type Proxy } from '../support/proxy.ts';
+import { assertCompleteRun, runJson, runOf } from '../support/results.ts';
+import { createBucket, type Bucket } from '../support/s3.ts';
+import { skipUnless } from '../support/tools.ts';
+import { literal, sleep, waitForLine } from '../support/watch.ts';
 
-const dir = tempDir();
-const db = path.join(dir, 'census.db');
-const log = path.join(dir, 'census-etl.log');
-const first = runCli(['--unthrottled', '--db', db, '--log', log], { CENSUS_DATA_DIR: DATA_DIR });
+const skip = skipUnless('moto_server');
+let moto: Moto;
+let proxy: Proxy;
+let bucket: Bucket;
 
-test('the real dataset loads: 48,837 rows, 5 quarantined with reasons, 3 lines skipped, 30 batches', () => {
-  assert.equal(first.code, 0, first.stderr);
-  const d = new Database(db, { readonly: true });
-  const count = (sql: string) => d.prepare(sql).pluck().get();
-  assert.equal(count('SELECT count(*) FROM adult'), 48837);
-  assert.equal(count("SELECT count(*) FROM adult WHERE source = 'Adult.data'"), 32557);
-  assert.equal(count('SELECT count(*) FROM batches'), 30);
-  assert.deepEqual(d.prepare('SELECT loaded + quarantined FROM batches ORDER BY batch').pluck().all(), [
-    ...Array(29).fill(1630),
-    48842 - 29 * 1630,
-  ]);
-  assert.deepEqual(d.prepare('SELECT source, line, reason FROM quarantine ORDER BY source, line').all(), [
-    { source: 'Adult.data', line: 49, reason: 'capital-gain: "A" is not an integer' },
-    { source: 'Adult.data', line: 22198, reason: 'age: "B" is not an integer' },
-    { source: 'Adult.data', line: 22819, reason: 'fnlwgt: "C" is not an integer' },
-    { source: 'Adult.data', line: 32541, reason: 'age: "D" is not an integer' },
-    { source: 'Adult.test', line: 31, reason: 'hours-per-week: "E" is not an integer' },
-  ]);
-  assert.deepEqual(
-    d.prepare('SELECT name, lines, loaded + quarantined + skipped AS accounted, skipped FROM sources').all(),
-    [
-      { name: 'Adult.data', lines: 32562, accounted: 32562, skipped: 1 },
-      { name: 'Adult.test', lines: 16283, accounted: 16283, skipped: 2 },
-    ],
-  );
-  // Cleaning: no trailing dot survives, "?" is NULL, never the string.
-  assert.deepEqual(d.prepare('SELECT DISTINCT class FROM adult ORDER BY 1').pluck().all(), ['<=50K', '>50K']);
-  assert.equal(
-    count(`SELECT count(*) FROM adult WHERE ${COLUMNS.map((c) => `"${c.name}" = '?'`).join(' OR ')}`),
-    0,
-  );
-  assert.equal(count('SELECT count(*) FROM adult WHERE workclass IS NULL'), 2799);
-  d.close();
+before(async () => {
+  if (skip) return;
+  moto = await startMoto();
+  proxy = await startProxy(moto.port);
+  bucket = await createBucket(moto, 'census-tracking');
+  // The jobs below run in this process; their S3 client goes through the proxy.
+  Object.assign(process.env, moto.env, { AWS_ENDPOINT_URL: proxy.endpoint });
+});
+after(async () => {
+  await proxy?.close();
+  await moto?.stop();
 });
 
-test("the types and domains are the database's: STRICT integers and CHECKed categories", () => {
-  const d = new Database(db);
-  assert.throws(
-    () => d.prepare("INSERT INTO adult (age, source, line) VALUES ('forty', 'x', 1)").run(),
-    /cannot store TEXT value in INTEGER column/,
-  );
-  assert.throws(
-    () => d.prepare("INSERT INTO adult (sex, source, line) VALUES ('Other', 'x', 1)").run(),
-    /CHECK constraint failed/,
-  );
-  d.close();
-});
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 
-test('the log has a start line with the parameters, one line per batch and a final summary', () => {
-  const text = readFileSync(log, 'utf8');
-  assert.match(
-    text,
-    new RegExp(
-      'census-etl run starting; sources: .*Adult\\.data, .*Adult\\.test; database: .*; ' +
-        'batch size: 1630; schedule: unthrottled',
-    ),
-  );
-  const batchLines = text.split('\n').filter((l) => / batch \d+\/\d+: /.test(l));
-  assert.equal(batchLines.length, 30);
-  assert.match(
-    batchLines[0],
-    /batch 1\/30: 1629 loaded, 1 quarantined, 0 skipped \| 3\.3% \| ETA .* \| [\d.]+ ms$/,
-  );
-  assert.match(batchLines[29], /batch 30\/30: 1572 loaded, 0 quarantined, 1 skipped \| 100\.0% \|/);
-  assert.match(text, /done: 48837 loaded, 5 quarantined, 3 skipped = 48845 of 48845 lines in 30 batches/);
-});
+/** A scheduled load of about `batches` one-second batches, publishing to `prefix`. */
+function scheduled(prefix: string, batches: number): Params {
+  const dir = mixedSources(batches * 10 - 5, 5, tempDir());
+  const out = path.join(dir, 'out');
+  return {
+    ...DEFAULTS,
+    sources: sourcesIn(dir),
+    database: path.join(out, 'census.db'),
+    log: path.join(out, 'census-etl.log'),
+    batchSize: 10,
+    everySeconds: 1,
+    results: `s3://${bucket.name}/${prefix}`,
+  };
+}
 
-test('status prints progress per source; --json gives the same numbers to machines', () => {
-  const human = runCli(['status', '--db', db]);
-  assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, /complete, 100% of 48845 lines\nrun: \d{8}T\d{6}Z-local \(release local\)\n/);
-  assert.match(human.stdout, /Adult\.test\s+16283\/16283\s+lines\s+16280 loaded\s+1 quarantined\s+2 skipped/);
-  const json = JSON.parse(runCli(['status', '--db', db, '--json']).stdout);
-  assert.deepEqual(json.totals, {
-    lines: 48845,
-    linesRead: 48845,
-    loaded: 48837,
-    quarantined: 5,
-    skipped: 3,
-    percent: 100,
-  });
-  assert.equal(json.batches.count, 30);
-});
+const puts = (key: string) => proxy.seen.filter((s) => s.line.startsWith(`PUT /${bucket.name}/${key}`));
 
-test('running again on a finished database changes nothing', () => {
-  const again = runCli(['--unthrottled', '--db', db, '--log', log], { CENSUS_DATA_DIR: DATA_DIR });
-  assert.equal(again.code, 0, again.stderr);
-  const d = new Database(db, { readonly: true });
-  assert.equal(d.prepare('SELECT count(*) FROM adult').pluck().get(), 48837);
-  assert.equal(d.prepare('SELECT count(*) FROM batches').pluck().get(), 30);
-  d.close();
-});
+test(
+  'progress: the log and run.json go up while the run loads, at most once per interval, never more',
+  { skip },
+  async () => {
+    const params = scheduled('progress/', 8);
+    const every = 1; // seconds; the product's is PROGRESS_EVERY_SECONDS
+    const seen: RunDocument[] = [];
+    let loading = true;
+    const started = Date.now();
+    const job = runJob(params, { log: createLog(params.log, quiet), progressEverySeconds: every }).finally(
+      () => (loading = false),
+    );
+    // Watch run.json from outside while the run goes on, as `npm run sync` would.
+    while (loading) {
+      await sleep(300);
+      const keys = await bucket.keys('progress/');
+      const doc = keys.find((k) => k.endsWith('/run.json'));
+      if (doc && loading) seen.push(JSON.parse((await bucket.get(doc)).toString()));
+    }
+    const outcome = await job;
+    const elapsed = Date.now() - started;
+    const run = runOf(params.database);
+    await assertCompleteRun(bucket, 'progress/', run);
 
-test('a database part-loaded from some files refuses to resume from others', async () => {
-  const partial = path.join(dir, 'partial.db');
-  const child = startCli(['--every', '1', '--db', partial, '--log', log], { CENSUS_DATA_DIR: DATA_DIR });
-  const killed = finished(child);
-  assert.ok(await waitForLine(child, / batch 1\/\d+: /));
-  child.kill('SIGKILL');
-  await killed;
-  // Same names, other bytes: the recorded checksums tell them apart.
-  const mixed = writeSources([lines(records(2)), lines(records(2))], path.join(dir, 'mixed'));
-  const r = runCli(['--unthrottled', '--db', partial, '--log', log, '--data-dir', mixed]);
-  assert.equal(r.code, 1);
-  assert.match(
-    r.stderr,
-    new RegExp(
-      'this database was loaded from Adult\\.data \\(6068bb5739b2\\), Adult\\.test \\(158918d9895a\\); ' +
-        'the sources now are',
-    ),
-  );
-});
+    const mid = seen.filter(
+      (d) => d.state === 'running' && d.progress && d.progress.batches > 0 && d.progress.percent < 100,
+    );
+    assert.ok(
+      mid.length > 0,
+      `a reader saw the run's progress while it loaded: ${seen.map((d) => d.progress?.batches)}`,
+    );
+    // Claim, start, progress, complete: run.json is written 3 + n times, the log 1 + n (+ the publish).
+    const runPuts = puts(`progress/${run.id}/run.json`).length;
+    const logPuts = puts(`progress/${run.id}/census-etl.log`).length;
+    const progress = runPuts - 3;
+    assert.equal(logPuts, 1 + progress + 1, 'each progress upload sends the log with run.json');
+    assert.ok(progress >= 2, `${progress} progress uploads in ${outcome.load?.batches} batches`);
+    assert.ok(
+      progress <= Math.floor(elapsed / (every * 1000)),
+      `${progress} progress uploads in ${elapsed} ms: more than one per ${every}s`,
+    );
+    // With the product's interval that is at most 2 PUTs every PROGRESS_EVERY_SECONDS: 6 a minute.
+    assert.ok((2 * 60) / PROGRESS_EVERY_SECONDS <= 6);
+  },
+);
+
+test(
+  'a progress upload that S3 never answers holds no batch up; it is abandoned and the run publishes',
+  { skip },
+  async () => {
+    const params = scheduled('stalled/', 6);
+    const log = createLog(params.log, quiet);
+    const job = runJob(params, { log, progressEverySeconds: 1 });
+    // Once the start is recorded, the next upload of the log is the first progress upload.
+    while (!existsSync(params.log) || !readFileSync(params.log, 'utf8').includes('run recorded at'))
+      await sleep(20);
+    await proxy.onRequest(
+      new RegExp(`^PUT /${literal(bucket.name)}/stalled/[^/]+/census-etl\\.log`),
+      'stall',
+    );
+    const atStall = bookkeeping(params.database).batches.length;
+    const outcome = await job;
+    assert.ok(outcome.published, 'published');
+    const after = bookkeeping(params.database).batches.length;
+    assert.ok(after > atStall + 1, `batches went on while the upload hung (${atStall} then ${after})`);
+    const text = readFileSync(params.log, 'utf8');
+    assert.match(
+      text,
+      /progress upload to s3:\/\/census-tracking\/stalled\/\S+ failed \(.*abort.*\); next try in 1s/i,
+    );
+    await assertCompleteRun(bucket, 'stalled/', runOf(params.database));
+  },
+);
+
+test(
+  'SIGTERM with results: run.json says stopped and why, the log is there, exit 143; a rerun completes',
+  { skip },
+  async () => {
+    const params = scheduled('stopped/', 10);
+    const dir = path.dirname(params.sources[0].uri);
+    const load = runArgs({ dir, db: params.database, log: params.log, batchSize: 10 });
+    const args = [...load, '--every', '1', '--results', params.results!];
+    const child = startCli(args, { ...moto.env });
+    const result = finished(child);
+    assert.ok(await waitForLine(child, / batch 2\/\d+: /));
+    child.kill('SIGTERM');
+    const r = await result;
+    assert.equal(r.code, 143, r.stderr);
+    assert.match(
+      r.stderr,
+      /^census-etl: stopped by SIGTERM; every committed batch is kept, run again to resume$/m,
+    );
+    const run = runOf(params.database);
+    const doc = await runJson(bucket, 'stopped/', run.id);
+    assert.equal(doc.state, 'stopped');
+    assert.equal(doc.why, 'stopped by SIGTERM');
+    assert.equal(
+      doc.progress?.batches,
+      bookkeeping(params.database).batches.length,
+      'the progress of the last committed batch',
+    );
+    const uploaded = (await bucket.get(`stopped/${run.id}/census-etl.log`)).toString();
+    assert.match(uploaded, /census-etl: stopped by SIGTERM; every committed batch is kept/);
+
+    const rerun = await finished(
+      startCli([...args.slice(0, 1), '--unthrottled', ...args.slice(3)], { ...moto.env }),
+    );
+    assert.equal(rerun.code, 0, rerun.stderr);
+    await assertCompleteRun(bucket, 'stopped/', run);
+  },
+);

@@ -1,6 +1,6 @@
 /**
  * npm run logs: follows the instance's run from S3 (moto), as the instance and the loader write
- * it (runner/results.ts's layout), until run.json ends it; waits, saying so, until the run
+ * it (runner/publish/results.ts's layout), until run.json ends it; waits, saying so, until the run
  * exists; `--ssh` keeps the SSH tail. The stack's outputs come from a state Terraform wrote.
  */
 import assert from 'node:assert/strict';
@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startMoto, type Moto } from '../../infra/moto.ts';
-import { runId, type RunDocument, type RunState } from '../../runner/results.ts';
+import { startMoto, type Moto } from '../../twin/moto.ts';
+import { runId, type RunDocument, type RunState } from '../../runner/publish/results.ts';
 import { ROOT } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { App } from 'cdktf';
 import { readConfig } from '../../infra/config.ts';
 import { STACK_NAME } from '../../infra/layout.ts';
-import { replaced } from '../../scripts/rerun.ts';
+import { replaced } from '../../scripts/lib/rerun.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { testStack } from '../infra/synth.ts';
 

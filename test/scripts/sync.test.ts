@@ -1,5 +1,5 @@
 /**
- * npm run sync against a real S3 (moto) holding runs in the layout of runner/results.ts: real
+ * npm run sync against a real S3 (moto) holding runs in the layout of runner/publish/results.ts: real
  * runs published by the loader, and run.json documents as the instance writes them for runs
  * that failed, were stopped, or are still going. Verified downloads, a report, plain words.
  */
@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { startMoto, type Moto } from '../../infra/moto.ts';
-import type { RunDocument, RunState } from '../../runner/results.ts';
+import { startMoto, type Moto } from '../../twin/moto.ts';
+import type { RunDocument, RunState } from '../../runner/publish/results.ts';
 import { ROOT, runCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ROOT } from '../../infra/layout.ts';
 
 /** The project folder, and the real dataset (tests and CI set CENSUS_DATA_DIR). */
-export { ROOT, DEV_DATA_DIR as DATA_DIR } from '../../infra/layout.ts';
+export { ROOT } from '../../infra/layout.ts';
+export { DEV_DATA_DIR as DATA_DIR } from '../../scripts/lib/dev-data.ts';
 
 const CLI = path.join(ROOT, 'runner/cli.ts');
 

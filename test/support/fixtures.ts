@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { COLUMNS, FILES } from '../../runner/dataset.ts';
+import { COLUMNS, FILES } from '../../runner/dataset/adult.ts';
 
 /** A valid record, varied by `i` so rows differ; every value comes from the dataset definition. */
 export function record(i: number, overrides: Record<string, string> = {}): string {

@@ -5,7 +5,7 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { freePort } from '../../infra/moto.ts';
+import { freePort } from '../../twin/moto.ts';
 
 export type Fault = 'stall' | 'down';
 

@@ -1,13 +1,13 @@
 /** What a results location holds (results.ts's layout), read straight from moto. */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { sha256 } from '../../runner/publish.ts';
+import { sha256 } from '../../runner/publish/publish.ts';
 import {
   LATEST_COMPLETE,
   RESULT_NAMES,
   type LatestComplete,
   type RunDocument,
-} from '../../runner/results.ts';
+} from '../../runner/publish/results.ts';
 import type { Bucket } from './s3.ts';
 
 /** The run id and release a database holds. */

@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { Moto } from '../../infra/moto.ts';
+import type { Moto } from '../../twin/moto.ts';
 
 export type Bucket = {
   name: string;
