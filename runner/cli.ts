@@ -7,7 +7,8 @@ import './shared/memory.ts'; // first: it sets how V8 sizes the heap while the r
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, UsageError, resolveParams, type Overrides } from './params.ts';
+import { DEFAULTS, resolveParams, type Overrides } from './params.ts';
+import { UsageError } from './shared/errors.ts';
 import { RUN_ID } from './publish/results.ts';
 import { RunFailed, publishJob, runJob } from './pipeline.ts';
 import { StoppedError } from './load/schedule.ts';

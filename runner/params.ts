@@ -8,11 +8,9 @@ import { z } from 'zod';
 import { FILES } from './dataset/adult.ts';
 import { LOCAL_RELEASE, RELEASE_ID } from './publish/results.ts';
 import { DEFAULT_RETRY, withRetry, type RetryError } from './shared/retry.ts';
+import { UsageError } from './shared/errors.ts';
 import { getObjectBytes } from './shared/s3.ts';
 import { parseS3Uri } from './shared/uri.ts';
-
-/** A bad parameter or bad usage: exit code 2, nothing written. */
-export class UsageError extends Error {}
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
 const sourceUri = z.string().refine((u) => /^(s3:\/\/[^/]+\/.+|https:\/\/\S+|[^:]+)$/.test(u), {

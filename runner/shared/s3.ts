@@ -39,11 +39,14 @@ export const plainTimeout = (e: unknown, timeoutSeconds = DEFAULT_RETRY.timeoutS
 
 /** How one S3 call is bounded: the policy's timeout, and a signal that abandons it (a stop). */
 export type S3CallOptions = { timeoutSeconds?: number; signal?: AbortSignal };
+/** A GET of a document that must be small: a larger object is not read (its first bytes, at most). */
+export type GetOptions = S3CallOptions & { maxBytes?: number };
 /** A PUT that creates the object only if there is none (S3's conditional write, If-None-Match). */
 export type PutOptions = S3CallOptions & { ifAbsent?: boolean };
 
-export async function getObjectBytes(loc: S3Location, o: S3CallOptions = {}): Promise<Buffer> {
-  const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key });
+export async function getObjectBytes(loc: S3Location, o: GetOptions = {}): Promise<Buffer> {
+  const Range = o.maxBytes === undefined ? undefined : `bytes=0-${o.maxBytes}`;
+  const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range });
   try {
     const out = await s3Client(o.timeoutSeconds).send(get, { abortSignal: o.signal });
     return Buffer.from(await out.Body!.transformToByteArray());

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { COLUMNS } from '../dataset/adult.ts';
-import { UsageError } from '../params.ts';
+import { UsageError } from '../shared/errors.ts';
 import { LOCAL_RELEASE, runId } from '../publish/results.ts';
 import { rowInserter, type RowBlock } from '../shared/rows.ts';
 import type { StagedSource } from '../extract/sources.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULTS, ORIGIN_SOURCES, UsageError, resolveParams } from '../../runner/params.ts';
+import { DEFAULTS, ORIGIN_SOURCES, resolveParams } from '../../runner/params.ts';
+import { UsageError } from '../../runner/shared/errors.ts';
 import { tempDir } from '../support/fixtures.ts';
 
 test(
