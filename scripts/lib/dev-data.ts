@@ -1,4 +1,5 @@
-/** The real dataset on a development machine (tests, bench, twin): CENSUS_DATA_DIR, else ../shared/data/adult. */
+/** The real dataset on a development machine (tests, bench, twin):
+ * CENSUS_DATA_DIR, else ../shared/data/adult. */
 import path from 'node:path';
 import { ROOT } from '../../infra/layout.ts';
 
