@@ -63,14 +63,49 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/**
+ * The widest CIDR SSH is opened to: a /16 (65,536 addresses) still covers an office's range or
+ * an ISP's pool of dynamic addresses; wider ranges, up to /1 (half the internet), open the port
+ * to the scanners of the internet at large, as /0 does.
+ */
+const WIDEST_SSH_PREFIX = 16;
+
 function cidr(name: string, value: string): string {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
   if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
     throw new ConfigError(`${name}: "${value}" is not an IPv4 CIDR such as 203.0.113.7/32`);
   }
-  if (Number(m[5]) === 0)
+  const prefix = Number(m[5]);
+  if (prefix < WIDEST_SSH_PREFIX) {
+    const reach =
+      prefix === 0
+        ? 'the whole internet'
+        : `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses (/${WIDEST_SSH_PREFIX} at most)`;
     throw new ConfigError(
-      `${name}: "${value}" opens SSH to the whole internet; give your own address, e.g. 203.0.113.7/32`,
+      `${name}: "${value}" opens SSH to ${reach}; give your own address, e.g. 203.0.113.7/32`,
+    );
+  }
+  return value;
+}
+
+/**
+ * An existing EC2 key pair's name, as EC2 takes one: up to 255 ASCII characters (printable:
+ * control characters have no place in a name), and never "${" or "%{", which Terraform would
+ * evaluate as a template in key_name. Leading and trailing spaces, which EC2 refuses, are trimmed
+ * with the variable.
+ */
+function keyPairName(name: string, value: string): string {
+  const refuse = (why: string) => new ConfigError(`${name}: ${why}`);
+  if (value.length > 255) throw refuse(`${value.length} characters; an EC2 key pair name has 255 at most`);
+  const bad = /[^\x20-\x7e]/.exec(value);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw refuse(`character ${bad.index + 1} is U+${code}; an EC2 key pair name is printable ASCII`);
+  }
+  const template = /[$%]\{/.exec(value);
+  if (template)
+    throw refuse(
+      `"${value}" holds "${template[0]}", which Terraform would evaluate as a template in key_name`,
     );
   return value;
 }
@@ -175,7 +210,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         '(your address, e.g. 203.0.113.7/32), or neither',
     );
   }
-  const ssh = keyName && sshCidr ? { keyName, cidr: cidr(ENV.sshCidr, sshCidr) } : null;
+  const ssh =
+    keyName && sshCidr
+      ? { keyName: keyPairName(ENV.sshKeyName, keyName), cidr: cidr(ENV.sshCidr, sshCidr) }
+      : null;
 
   const [min, max] = TIME_LIMIT_RANGE;
   const limit = get(ENV.timeLimitMinutes);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { Log } from '../shared/log.ts';
-import { LATEST_COMPLETE, RESULT_NAMES, type LatestComplete } from './results.ts';
+import { LATEST_COMPLETE, RESULT_NAMES, isRunId, notARunId, type LatestComplete } from './results.ts';
 import { withRetry, type RetryPolicy } from '../shared/retry.ts';
 import { getObjectBytes, isMissing, putObjectBytes } from '../shared/s3.ts';
 import type { DB, RunIdentity } from '../store/store.ts';
@@ -64,7 +64,7 @@ export async function writeJson(file: string, value: unknown): Promise<Buffer> {
   return bytes;
 }
 
-/** The run a latest.json names; none if it is not one (then it is replaced). */
+/** What a latest.json names as its run (undefined if it is not JSON naming one): to be checked. */
 function runNamedIn(bytes: Buffer): unknown {
   try {
     return (JSON.parse(bytes.toString('utf8')) as Partial<LatestComplete> | null)?.run;
@@ -76,6 +76,7 @@ function runNamedIn(bytes: Buffer): unknown {
 /**
  * Points latest.json at this run, unless it already names a later one (run ids sort by their
  * start time): publishing an old run again never hides a newer result. Returns whether it did.
+ * Only a run id is later: anything else (planted "~/../x" sorts after every id) is replaced.
  */
 async function pointLatest(
   results: string,
@@ -90,10 +91,11 @@ async function pointLatest(
     ),
   );
   const named = current ? runNamedIn(current) : undefined;
-  if (typeof named === 'string' && named > run.id) {
+  if (isRunId(named) && named > run.id) {
     log(`${s3Uri(loc)} names a later run, ${named}: left as it is`);
     return false;
   }
+  if (named !== undefined && !isRunId(named)) log(`${notARunId(s3Uri(loc), named)}: replaced`);
   const latest: LatestComplete = { run: run.id, release: run.release, completedAt: new Date().toISOString() };
   await putVerified(
     loc,

@@ -12,6 +12,7 @@
  *   <prefix><run>/run.json        the run's state: running, complete, failed or stopped
  *   <prefix>latest.json           names the latest *complete* run
  */
+import { printable } from '../shared/redact.ts';
 import { asPrefix } from '../shared/uri.ts';
 
 /** Object names inside a run's prefix. */
@@ -34,6 +35,22 @@ export const RELEASE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 /** A run id: the UTC time it started (so ids sort by time) and the release that ran. */
 export const RUN_ID = /^\d{8}T\d{6}Z-[a-z0-9][a-z0-9-]{0,63}$/;
 
+/**
+ * Whether a value read back (from S3, from a command line) is a run id. Nothing else is ever
+ * used as one: not in a key, and above all not in a local path ("../../x" sorts, and joins).
+ */
+export const isRunId = (value: unknown): value is string => typeof value === 'string' && RUN_ID.test(value);
+
+/** A value read back, as a message quotes it: in quotes, cut short, its control characters made visible. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'nothing';
+  return printable(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+/** Why a value read from `where` is refused as a run id. */
+export const notARunId = (where: string, value: unknown) =>
+  `${where}: ${shown(value)} is not a run id (YYYYMMDDTHHMMSSZ-<release>)`;
+
 export const runId = (startedAt: Date, release: string) =>
   `${startedAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${release}`;
 
@@ -46,7 +63,8 @@ export const runPrefix = (resultsKey: string, run: string) => `${asPrefix(result
  */
 export const PROGRESS_EVERY_SECONDS = 20;
 
-export type RunState = 'running' | 'complete' | 'failed' | 'stopped';
+export const RUN_STATES = ['running', 'complete', 'failed', 'stopped'] as const;
+export type RunState = (typeof RUN_STATES)[number];
 
 export type RunProgress = {
   batches: number;

@@ -1,8 +1,9 @@
 /**
  * URIs as the runner, the stack and the scripts share them: s3:// locations and the redacted
- * form shown to people. Pure, and importing nothing, so the user-data builder and the IAM
- * policy can use it without loading the AWS SDK or SQLite.
+ * form shown to people. Pure, and importing nothing but the pure redact.ts, so the user-data
+ * builder and the IAM policy can use it without loading the AWS SDK or SQLite.
  */
+import { redact } from './redact.ts';
 
 export type S3Location = { bucket: string; key: string };
 
@@ -24,7 +25,7 @@ export function objectUnder(prefixUri: string, name: string): S3Location {
 }
 
 /**
- * URIs as shown in logs, messages and the database: no user-info, no query string
- * (pre-signed URLs carry their signatures there).
+ * URIs as shown in logs, messages and the database: no password, no https query string
+ * (pre-signed URLs carry their signatures there). The one redaction, redact.ts's.
  */
-export const redactUri = (uri: string) => uri.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?…');
+export const redactUri = (uri: string) => redact(uri);

@@ -5,7 +5,9 @@
  * Terraform created the instance; until it exists, logs waits and says for what. `--run ID`
  * follows that run. `npm run logs -- --ssh [ssh args]` tails the file on the instance over SSH
  * instead (a stack deployed with CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR).
- * Exit 0 when the run completed; 1 when it failed, was stopped, or went silent past its limit.
+ * Exit 0 when the run completed; 1 when it failed, was stopped, or went silent past its limit;
+ * 2 for a --run that is not a run id. What it prints from S3, the log above all, has its
+ * control characters made visible: a log line cannot retitle the terminal, erase lines or plant links.
  */
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +15,8 @@ import { DEFAULT_TIME_LIMIT_MINUTES } from '../../infra/config.ts';
 import { INSTANCE } from '../../infra/layout.ts';
 import { readOutputs, type StackOutputs } from './outputs.ts';
 import { ResultsLocation, describeRun, isStale, startOf } from './runs.ts';
-import { PROGRESS_EVERY_SECONDS } from '../../runner/publish/results.ts';
+import { PROGRESS_EVERY_SECONDS, isRunId, notARunId } from '../../runner/publish/results.ts';
+import { printable } from '../../runner/shared/redact.ts';
 
 /** How often S3 is asked for more: the runner uploads every PROGRESS_EVERY_SECONDS at most. */
 const POLL_SECONDS = 5;
@@ -44,7 +47,30 @@ function ssh(outputs: StackOutputs, extra: string[]): number {
   return spawnSync('ssh', sshArgs(outputs.public_dns, extra), { stdio: 'inherit' }).status ?? 1;
 }
 
-const say = (line: string) => process.stderr.write(`logs: ${line}\n`);
+const say = (line: string) => process.stderr.write(`logs: ${printable(line)}\n`);
+
+/** Says each refusal once (the same object is read again at every poll). */
+function reportOnce(): (problem: string) => void {
+  const told = new Set<string>();
+  return (problem) => {
+    if (!told.has(problem)) say(problem);
+    told.add(problem);
+  };
+}
+
+/**
+ * The log's bytes as the terminal gets them: UTF-8 decoded across reads, controls made
+ * visible. A carriage return that ends a read waits for the next: it may be half a CRLF.
+ */
+export function terminalText(): (bytes: Buffer) => string {
+  const decoder = new TextDecoder();
+  let held = '';
+  return (bytes) => {
+    const text = held + decoder.decode(bytes, { stream: true });
+    held = text.endsWith('\r') ? '\r' : '';
+    return printable(held ? text.slice(0, -1) : text);
+  };
+}
 
 /** The instance's run: the newest one that started after the instance was created. */
 async function instanceRun(
@@ -80,10 +106,11 @@ export async function follow(at: ResultsLocation, run: string, limitMinutes: num
   const giveUp = startOf(run).getTime() + (limitMinutes + 5) * 60_000;
   let offset = 0;
   let toldStale = false;
+  const toTerminal = terminalText();
   const more = async () => {
     const bytes = await at.logFrom(run, offset);
     offset += bytes.length;
-    process.stdout.write(bytes);
+    process.stdout.write(toTerminal(bytes));
   };
   for (;;) {
     const doc = await at.runDocument(run);
@@ -107,6 +134,11 @@ export async function follow(at: ResultsLocation, run: string, limitMinutes: num
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const asked = argv[0] === '--run' ? (argv[1] ?? '') : null;
+  if (asked !== null && !isRunId(asked)) {
+    say(notARunId('--run', asked));
+    return 2;
+  }
   let outputs: StackOutputs;
   try {
     outputs = readOutputs();
@@ -116,10 +148,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === '--ssh') return ssh(outputs, argv.slice(1));
   process.env.AWS_REGION = outputs.region;
-  const at = new ResultsLocation(outputs.results_uri);
+  const at = new ResultsLocation(outputs.results_uri, reportOnce());
   const limit = Number(outputs.time_limit_minutes) || DEFAULT_TIME_LIMIT_MINUTES;
   try {
-    const asked = argv[0] === '--run' ? argv[1] : null;
     const deadline = (Date.parse(outputs.instance_created_at) || Date.now()) + limit * 60_000;
     const run = asked ?? (await instanceRun(at, outputs, deadline));
     if (!run) {

@@ -2,13 +2,20 @@
  * The runs under a results location (runner/publish/results.ts's layout), as the user's machine reads
  * them for `npm run sync` and `npm run logs`: the run ids, each run's run.json, latest.json,
  * and a log read from an offset on (a ranged GET). Every request has a timeout.
+ *
+ * What S3 returns is data: whoever can write the prefix (the instance's role) can plant
+ * anything there. A run id is used only if it is one; a document that is not what its key says
+ * is reported and treated as absent.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   LATEST_COMPLETE,
   PROGRESS_EVERY_SECONDS,
   RESULT_NAMES,
-  RUN_ID,
+  RUN_STATES,
+  isRunId,
+  notARunId,
+  shown,
   type LatestComplete,
   type RunDocument,
 } from '../../runner/publish/results.ts';
@@ -56,12 +63,26 @@ export function describeRun(run: string, doc: RunDocument | null, now = new Date
   }
 }
 
+/** Says what was refused and why (it is then treated as absent). */
+export type Report = (problem: string) => void;
+
+/** Why a run.json read under `run` is not one to go by; null when it is. */
+function runDocumentProblem(doc: Record<string, unknown>, run: string): string | null {
+  if (doc.run !== run) return `is run ${shown(doc.run)}'s, not ${run}'s`;
+  if (!(RUN_STATES as readonly unknown[]).includes(doc.state))
+    return `has state ${shown(doc.state)}, not one of ${RUN_STATES.join(', ')}`;
+  return null;
+}
+
 export class ResultsLocation {
   readonly bucket: string;
   /** The prefix key, ending in "/" ("" for the bucket's root). */
   readonly prefix: string;
 
-  constructor(readonly uri: string) {
+  constructor(
+    readonly uri: string,
+    private readonly report: Report,
+  ) {
     const { bucket, key } = parseS3Uri(uri);
     this.bucket = bucket;
     this.prefix = asPrefix(key);
@@ -81,9 +102,19 @@ export class ResultsLocation {
     }
   }
 
-  private async json<T>(key: string): Promise<T | null> {
+  /** A JSON object; null when there is none, or it is not one (reported). */
+  private async json(key: string): Promise<Record<string, unknown> | null> {
     const bytes = await this.get(key);
-    return bytes ? (JSON.parse(bytes.toString('utf8')) as T) : null;
+    if (!bytes) return null;
+    try {
+      const doc: unknown = JSON.parse(bytes.toString('utf8'));
+      if (doc !== null && typeof doc === 'object' && !Array.isArray(doc))
+        return doc as Record<string, unknown>;
+    } catch {
+      // Reported below, as any other JSON that is not an object.
+    }
+    this.report(`s3://${this.bucket}/${key} is not a JSON object: ignored`);
+    return null;
   }
 
   /**
@@ -101,24 +132,38 @@ export class ResultsLocation {
         .send(list)
         .catch((e) => Promise.reject(plainTimeout(e, TIMEOUT_SECONDS)));
       for (const { Key } of page.Contents ?? []) {
+        // Any key that is not <prefix><run id>/… ("results/../x/run.json", say) is no run's.
         const run = Key!.startsWith(this.prefix) ? Key!.slice(this.prefix.length).split('/')[0] : '';
-        if (RUN_ID.test(run)) found.add(run);
+        if (isRunId(run)) found.add(run);
       }
       ContinuationToken = page.NextContinuationToken;
     } while (ContinuationToken);
     return [...found].sort();
   }
 
+  /** The key of a run's object; only ever of a run id. */
   key(run: string, name: string): string {
+    if (!isRunId(run)) throw new Error(notARunId('a key', run));
     return `${this.prefix}${run}/${name}`;
   }
 
-  runDocument(run: string): Promise<RunDocument | null> {
-    return this.json<RunDocument>(this.key(run, RESULT_NAMES.run));
+  /** The run's run.json; null when there is none, or it is not that run's (reported). */
+  async runDocument(run: string): Promise<RunDocument | null> {
+    const key = this.key(run, RESULT_NAMES.run);
+    const doc = await this.json(key);
+    const problem = doc && runDocumentProblem(doc, run);
+    if (!problem) return doc as RunDocument | null;
+    this.report(`s3://${this.bucket}/${key} ${problem}: ignored`);
+    return null;
   }
 
-  latest(): Promise<LatestComplete | null> {
-    return this.json<LatestComplete>(`${this.prefix}${LATEST_COMPLETE}`);
+  /** latest.json; null when there is none, or it names no run id (reported). */
+  async latest(): Promise<LatestComplete | null> {
+    const key = `${this.prefix}${LATEST_COMPLETE}`;
+    const doc = await this.json(key);
+    if (!doc || isRunId(doc.run)) return doc as LatestComplete | null;
+    this.report(`${notARunId(`s3://${this.bucket}/${key}`, doc.run)}: ignored`);
+    return null;
   }
 
   object(run: string, name: string): Promise<Buffer | null> {

@@ -7,23 +7,54 @@
  *
  * Where from: the results_uri output of the stack (Terraform state, see CENSUS_STATE_FILE), in
  * the stack's region, or CENSUS_RESULTS_URI=s3://bucket/prefix/. Where to: --out DIR (default results).
- * Exit 0 when the newest run is the one downloaded (or is still going); 1 otherwise.
+ * Exit 0 when the newest run is the one downloaded (or is still going); 1 otherwise, and when
+ * anything read from S3 was refused; 2 for a --run that is not a run id.
+ *
+ * What S3 holds is data: run ids are used only if they are ones (runs.ts), every file is
+ * written inside --out (`inside`), and everything printed has its control characters made
+ * visible (`printable`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readOutputs } from './outputs.ts';
-import { ResultsLocation, describeRun, isStale } from './runs.ts';
+import { ResultsLocation, describeRun, isStale, type Report } from './runs.ts';
 import { sha256 } from '../../runner/publish/publish.ts';
 import { writeReport } from '../../runner/insights/report.ts';
-import { RESULT_NAMES, type RunDocument } from '../../runner/publish/results.ts';
+import { RESULT_NAMES, isRunId, notARunId, shown, type RunDocument } from '../../runner/publish/results.ts';
+import { printable } from '../../runner/shared/redact.ts';
 
 export class SyncError extends Error {}
 
-type Summary = { run?: string; objects?: Record<string, { bytes: number; sha256: string }> };
+type Summary = { run?: unknown; objects?: Record<string, { bytes: number; sha256: string }> };
 
-/** Downloads a complete run into `dir`, every file checked; returns the files written. */
-async function download(at: ResultsLocation, run: string, dir: string): Promise<string[]> {
+/**
+ * The path of out/...parts, refused unless it is inside `out` once resolved: the parts come
+ * from S3. Every file sync writes, and the report's folder, go through it.
+ */
+export function inside(out: string, ...parts: string[]): string {
+  const root = path.resolve(out);
+  const relative = path.relative(root, path.resolve(root, ...parts));
+  if (
+    relative === '' ||
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  )
+    throw new SyncError(`${shown(parts.join('/'))} is not a path inside ${out}: refused`);
+  return path.join(out, ...parts);
+}
+
+/** Writes out/...parts (inside `out`), making its folder; returns its path. */
+async function save(out: string, parts: string[], bytes: Buffer): Promise<string> {
+  const file = inside(out, ...parts);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+  return file;
+}
+
+/** Downloads a complete run into out/<run>/, every file checked; returns the files written. */
+async function download(at: ResultsLocation, run: string, out: string): Promise<string[]> {
   const where = `${at.uri}${run}/`;
   const get = async (name: string) => {
     const bytes = await at.object(run, name);
@@ -33,8 +64,7 @@ async function download(at: ResultsLocation, run: string, dir: string): Promise<
   const summaryBytes = await get(RESULT_NAMES.summary);
   const summary = JSON.parse(summaryBytes.toString('utf8')) as Summary;
   if (summary.run !== run)
-    throw new SyncError(`${where}${RESULT_NAMES.summary} is run ${summary.run}'s, not ${run}'s`);
-  await mkdir(dir, { recursive: true });
+    throw new SyncError(`${where}${RESULT_NAMES.summary} is run ${shown(summary.run)}'s, not ${run}'s`);
   const written: string[] = [];
   for (const name of [RESULT_NAMES.database, RESULT_NAMES.log]) {
     const expected = summary.objects?.[name];
@@ -46,12 +76,10 @@ async function download(at: ResultsLocation, run: string, dir: string): Promise<
           `that ${RESULT_NAMES.summary} lists`,
       );
     }
-    const file = path.join(dir, name);
-    await writeFile(file, bytes);
-    written.push(file);
+    written.push(await save(out, [run, name], bytes));
   }
-  const summaryFile = path.join(dir, RESULT_NAMES.summary);
-  await writeFile(summaryFile, summaryBytes);
+  const summaryFile = await save(out, [run, RESULT_NAMES.summary], summaryBytes);
+  const dir = inside(out, run);
   const report = await writeReport({ db: path.join(dir, RESULT_NAMES.database), out: dir });
   return [...written, summaryFile, ...Object.values(report)];
 }
@@ -66,22 +94,19 @@ async function notComplete(
   const said = describeRun(run, doc);
   const log = await at.object(run, RESULT_NAMES.log);
   if (!log || doc?.state === 'running') return said;
-  const file = path.join(out, run, RESULT_NAMES.log);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, log);
-  return `${said}\nits log: ${file}`;
+  return `${said}\nits log: ${await save(out, [run, RESULT_NAMES.log], log)}`;
 }
 
 export type SyncOutcome = { lines: string[]; ok: boolean };
 
-export async function sync(uri: string, out: string, run?: string): Promise<SyncOutcome> {
-  const at = new ResultsLocation(uri);
+export async function sync(uri: string, out: string, report: Report, run?: string): Promise<SyncOutcome> {
+  const at = new ResultsLocation(uri, report);
   const lines: string[] = [];
   if (run) {
     const doc = await at.runDocument(run);
     if (doc?.state !== 'complete') return { lines: [await notComplete(at, run, doc, out)], ok: false };
     return {
-      lines: [`run ${run} (release ${doc.release}):`, ...(await download(at, run, path.join(out, run)))],
+      lines: [`run ${run} (release ${doc.release}):`, ...(await download(at, run, out))],
       ok: true,
     };
   }
@@ -99,13 +124,13 @@ export async function sync(uri: string, out: string, run?: string): Promise<Sync
   lines.push(
     `latest complete run ${latest.run} (release ${latest.release}, completed ${latest.completedAt}):`,
   );
-  lines.push(...(await download(at, latest.run, path.join(out, latest.run))));
+  lines.push(...(await download(at, latest.run, out)));
   return { lines, ok };
 }
 
 /** Every run: id, release, state, progress, when last updated, why; the latest complete one marked. */
-export async function list(uri: string): Promise<string[]> {
-  const at = new ResultsLocation(uri);
+export async function list(uri: string, report: Report): Promise<string[]> {
+  const at = new ResultsLocation(uri, report);
   const [runs, latest] = await Promise.all([at.runs(), at.latest()]);
   const rows = await Promise.all(
     runs.map(async (run) => {
@@ -130,17 +155,28 @@ export async function main(args: string[]): Promise<number> {
       list: { type: 'boolean' },
     },
   });
+  const say = (line: string) => process.stderr.write(`sync: ${printable(line)}\n`);
+  const print = (lines: string[]) => lines.forEach((line) => process.stdout.write(`${printable(line)}\n`));
+  if (values.run !== undefined && !isRunId(values.run)) {
+    say(notARunId('--run', values.run));
+    return 2;
+  }
+  let refused = false;
+  const report = (problem: string) => {
+    refused = true;
+    say(problem);
+  };
   try {
     const uri = process.env.CENSUS_RESULTS_URI || stackResults();
     if (values.list) {
-      for (const line of await list(uri)) process.stdout.write(`${line}\n`);
-      return 0;
+      print(await list(uri, report));
+      return refused ? 1 : 0;
     }
-    const { lines, ok } = await sync(uri, values.out!, values.run);
-    for (const line of lines) process.stdout.write(`${line}\n`);
-    return ok ? 0 : 1;
+    const { lines, ok } = await sync(uri, values.out!, report, values.run);
+    print(lines);
+    return ok && !refused ? 0 : 1;
   } catch (e) {
-    process.stderr.write(`sync: ${(e as Error).message}\n`);
+    say((e as Error).message);
     return 1;
   }
 }

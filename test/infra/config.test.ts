@@ -53,6 +53,13 @@ test('every setting can be given', () => {
   });
 });
 
+test('SSH: any key pair name EC2 takes, up to 255 printable ASCII characters; CIDRs up to /16', () => {
+  for (const keyName of ['my key-pair_2024.v1 (laptop)', 'cost$5 100% {x} $ %', 'k'.repeat(255)]) {
+    const env = { CENSUS_SSH_KEY_NAME: keyName, CENSUS_SSH_CIDR: '10.1.0.0/16' };
+    assert.deepEqual(readConfig(env).ssh, { keyName, cidr: '10.1.0.0/16' });
+  }
+});
+
 const rejects: [NodeJS.ProcessEnv, RegExp][] = [
   [{ CENSUS_REGION: 'Europe' }, /^CENSUS_REGION: "Europe" is not an AWS region/],
   [{ CENSUS_INSTANCE_TYPE: 'micro' }, /^CENSUS_INSTANCE_TYPE: "micro" is not an instance type/],
@@ -70,6 +77,34 @@ const rejects: [NodeJS.ProcessEnv, RegExp][] = [
   [
     { CENSUS_SSH_KEY_NAME: 'k', CENSUS_SSH_CIDR: '0.0.0.0/0' },
     /^CENSUS_SSH_CIDR: "0.0.0.0\/0" opens SSH to the whole internet/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'k', CENSUS_SSH_CIDR: '128.0.0.0/1' },
+    /^CENSUS_SSH_CIDR: "128.0.0.0\/1" opens SSH to 2,147,483,648 addresses \(\/16 at most\); give your own/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'k', CENSUS_SSH_CIDR: '10.0.0.0/15' },
+    /^CENSUS_SSH_CIDR: "10.0.0.0\/15" opens SSH to 131,072 addresses \(\/16 at most\)/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'laptop${file("/etc/passwd")}', CENSUS_SSH_CIDR: '203.0.113.7/32' },
+    /^CENSUS_SSH_KEY_NAME: "laptop\$\{file.*" holds "\$\{", which Terraform would evaluate as a template/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'laptop%{ if true }x%{ endif }', CENSUS_SSH_CIDR: '203.0.113.7/32' },
+    /^CENSUS_SSH_KEY_NAME: .* holds "%\{", which Terraform would evaluate as a template in key_name$/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'laptop\x1b]0;owned\x07', CENSUS_SSH_CIDR: '203.0.113.7/32' },
+    /^CENSUS_SSH_KEY_NAME: character 7 is U\+001B; an EC2 key pair name is printable ASCII$/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'clé', CENSUS_SSH_CIDR: '203.0.113.7/32' },
+    /^CENSUS_SSH_KEY_NAME: character 3 is U\+00E9; an EC2 key pair name is printable ASCII$/,
+  ],
+  [
+    { CENSUS_SSH_KEY_NAME: 'k'.repeat(256), CENSUS_SSH_CIDR: '203.0.113.7/32' },
+    /^CENSUS_SSH_KEY_NAME: 256 characters; an EC2 key pair name has 255 at most$/,
   ],
   [{ CENSUS_TIME_LIMIT_MINUTES: '5' }, /^CENSUS_TIME_LIMIT_MINUTES: "5" must be between 10 and 720 minutes/],
   [{ CENSUS_TIME_LIMIT_MINUTES: 'soon' }, /^CENSUS_TIME_LIMIT_MINUTES: "soon" is not a whole number/],

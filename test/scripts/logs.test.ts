@@ -15,6 +15,7 @@ import { tempDir } from '../support/fixtures.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 import { applyOutputs } from './state.ts';
+import { terminalText } from '../../scripts/lib/logs.ts';
 
 const skip = skipUnless('terraform') || skipUnless('moto_server');
 let moto: Moto;
@@ -182,3 +183,36 @@ test(
     assert.match(stopped.stderr, /instance i-0abc has no public DNS name/);
   },
 );
+
+test('the log as the terminal gets it: controls visible, UTF-8 and CRLF whole across reads', () => {
+  const show = terminalText();
+  const bytes = Buffer.from('batch 1 ✓\r\n\x1b]0;owned\x07\x1b[1A\x1b[2Kbatch 2\rbatch 3\n');
+  // Cut inside the "✓" and between CR and LF, as ranged reads may.
+  const cuts = [0, 9, 11, 12, bytes.length];
+  const read = cuts.slice(1).map((end, i) => show(bytes.subarray(cuts[i], end)));
+  assert.equal(read.join(''), 'batch 1 ✓\r\n\\x1b]0;owned\\x07\\x1b[1A\\x1b[2Kbatch 2\\x0dbatch 3\n');
+});
+
+test('--run takes a run id only: anything else is said, exit 2', () => {
+  const r = spawnSync(process.execPath, [...LOGS, '--run', '../../x\x1b[2J'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'logs: --run: "../../x\\u001b[2J" is not a run id (YYYYMMDDTHHMMSSZ-<release>)\n');
+});
+
+test("a run's log from S3 is printed with its controls made visible", { skip }, async () => {
+  const run = runId(new Date(), 'r1');
+  const env = stack({ ...deployed, results_uri: `s3://${bucket}/controls/`, instance_created_at: '' });
+  const log =
+    'batch 1/1 ✓\n\x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\\n\x1b[2J\u009b1A\u202eok\r\n';
+  await write('controls/', run, 'failed', log, 'boom\x1b]0;owned\x07');
+  const r = await logs(env, '--run', run).ended;
+  assert.equal(r.status, 1);
+  assert.equal(
+    r.stdout,
+    'batch 1/1 ✓\n\\x1b]8;;https://evil.example/\\x1b\\docs\\x1b]8;;\\x1b\\\n\\x1b[2J\\x9b1A\\u202eok\r\n',
+  );
+  assert.match(r.stderr, new RegExp(`logs: run ${run} failed: boom\\\\x1b\\]0;owned\\\\x07\\n`));
+});

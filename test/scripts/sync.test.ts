@@ -5,14 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startMoto, type Moto } from '../../twin/moto.ts';
 import type { RunDocument, RunState } from '../../runner/publish/results.ts';
+import { inside } from '../../scripts/lib/sync.ts';
 import { ROOT, runCli } from '../support/cli.ts';
 import { lines, record, records, tempDir, writeSources } from '../support/fixtures.ts';
+import { latestJson } from '../support/results.ts';
 import { createBucket, type Bucket } from '../support/s3.ts';
 import { skipUnless } from '../support/tools.ts';
 import { applyOutputs } from './state.ts';
@@ -32,13 +34,14 @@ function sync(resultsUri: string, out: string, ...args: string[]) {
   });
 }
 
-/** A real run, published by the loader under `prefix` as `run` (release "local"). */
-function publish(prefix: string, run: string): void {
+/** A real run, published by the loader under `prefix` as `run` (release "local"); its output. */
+function publish(prefix: string, run: string): string {
   const dir = writeSources([lines([...records(20), record(3, { age: 'x' })]), lines(records(5, 20))]);
   const out = (name: string) => path.join(dir, 'out', name);
   const args = ['run', '--unthrottled', '--data-dir', dir, '--db', out('c.db'), '--log', out('c.log')];
   const r = runCli([...args, '--results', `s3://${bucket}/${prefix}`, '--run-id', run], moto.env);
   assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
 }
 
 /** A run that did not complete, as the instance records it: its log and its run.json. */
@@ -242,3 +245,138 @@ test('without CENSUS_RESULTS_URI, the location comes from the state; none: deplo
   const found = run();
   assert.equal(found.status, 0, found.stderr);
 });
+
+/** Every file under `dir`, at any depth. */
+const filesUnder = (dir: string) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+
+test('inside: a path built from what S3 says stays inside its folder, or is refused', () => {
+  assert.equal(inside('results', RUN1, 'census.db'), path.join('results', RUN1, 'census.db'));
+  assert.equal(inside('/tmp/out', RUN1), path.join('/tmp/out', RUN1));
+  for (const parts of [
+    ['..', 'x'],
+    ['../../x', 'census.db'],
+    [RUN1, '..', '..', 'x'],
+    ['/etc/passwd'],
+    ['.'],
+    [''],
+  ])
+    assert.throws(() => inside('results', ...parts), /^Error: ".*" is not a path inside results: refused$/);
+});
+
+test(
+  'latest.json naming run "../../x", its files planted there: nothing written outside --out; exit 1, why',
+  { skip },
+  async () => {
+    publish('hostile/', RUN1);
+    // The run's own files, where "../../x" points, with a summary naming that run: all checksums match.
+    for (const name of ['census.db', 'census-etl.log', 'run.json'])
+      await results.put(`hostile/../../x/${name}`, await results.get(`hostile/${RUN1}/${name}`));
+    const summary = JSON.parse((await results.get(`hostile/${RUN1}/summary.json`)).toString('utf8'));
+    await results.put('hostile/../../x/summary.json', JSON.stringify({ ...summary, run: '../../x' }));
+    const completedAt = new Date().toISOString();
+    await results.put(
+      'hostile/latest.json',
+      JSON.stringify({ run: '../../x', release: 'local', completedAt }),
+    );
+
+    const root = tempDir();
+    const out = path.join(root, 'a', 'b', 'results');
+    const r = sync(`s3://${bucket}/hostile/`, out);
+    assert.equal(r.status, 1, r.stdout);
+    const why = 'latest.json: "../../x" is not a run id (YYYYMMDDTHHMMSSZ-<release>): ignored';
+    assert.ok(r.stderr.startsWith(`sync: s3://${bucket}/hostile/${why}\n`), r.stderr);
+    assert.match(r.stdout, /\nno run at s3:\/\/census-sync\/hostile\/ has completed yet\n$/);
+    assert.deepEqual(
+      filesUnder(root).filter((f) => !f.startsWith(`${out}${path.sep}`)),
+      [],
+      'nothing outside --out',
+    );
+
+    const asked = sync(`s3://${bucket}/hostile/`, out, '--run', '../../x');
+    assert.equal(asked.status, 2);
+    assert.equal(asked.stderr, 'sync: --run: "../../x" is not a run id (YYYYMMDDTHHMMSSZ-<release>)\n');
+  },
+);
+
+test('keys planted beside the runs ("results/../x/run.json", "%2e%2e") are no runs', { skip }, async () => {
+  publish('planted/', RUN1);
+  const doc = await results.get(`planted/${RUN1}/run.json`);
+  for (const key of [
+    'planted/../x/run.json',
+    'planted/%2e%2e/x/run.json',
+    'planted/./run.json',
+    'planted/x/run.json',
+  ])
+    await results.put(key, doc);
+  const r = sync(`s3://${bucket}/planted/`, tempDir(), '--list');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').slice(1);
+  assert.deepEqual(
+    rows.map((row) => row.split(/ +/)[1]),
+    [RUN1],
+  );
+});
+
+test(
+  "text from S3 reaches the terminal with its controls made visible: a run's why, a --list row",
+  { skip },
+  async () => {
+    publish('controls/', RUN1);
+    const why =
+      'boom\x1b]0;owned\x07\x1b[2K\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\\rfine\u202e';
+    await record_('controls/', RUN2, 'failed', why);
+    const shown =
+      'boom\\x1b]0;owned\\x07\\x1b[2K\\x1b]8;;https://evil.example/\\x1b\\click\\x1b]8;;\\x1b\\' +
+      '\\x0dfine\\u202e';
+    const control = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/;
+    const r = sync(`s3://${bucket}/controls/`, tempDir());
+    assert.equal(r.status, 1);
+    assert.ok(r.stdout.startsWith(`newest run ${RUN2} failed: ${shown}\nits log: `), r.stdout);
+    assert.doesNotMatch(r.stdout + r.stderr, control);
+    const list = sync(`s3://${bucket}/controls/`, tempDir(), '--list');
+    assert.equal(list.status, 0, list.stderr);
+    const row = list.stdout.trimEnd().split('\n').at(-1)!;
+    assert.ok(row.startsWith(`  ${RUN2}  failed`) && row.endsWith(`  ${shown}`), row);
+    assert.doesNotMatch(list.stdout, control);
+  },
+);
+
+test("a run.json that is not its run's (another id, no state) is said and ignored", { skip }, async () => {
+  publish('others/', RUN1);
+  const doc = JSON.parse((await results.get(`others/${RUN1}/run.json`)).toString('utf8'));
+  await results.put(`others/${RUN2}/run.json`, JSON.stringify({ ...doc, run: '../x\x1b[2J' }));
+  await results.put(`others/${RUN3}/run.json`, JSON.stringify({ ...doc, run: RUN3, state: 'pwned' }));
+  const r = sync(`s3://${bucket}/others/`, tempDir(), '--list');
+  assert.equal(r.status, 1);
+  const at = `s3://${bucket}/others/`;
+  assert.equal(
+    r.stderr,
+    `sync: ${at}${RUN2}/run.json is run ${JSON.stringify('../x\x1b[2J')}'s, not ${RUN2}'s: ignored\n` +
+      `sync: ${at}${RUN3}/run.json has state "pwned", ` +
+      'not one of running, complete, failed, stopped: ignored\n',
+  );
+  assert.match(r.stdout, new RegExp(`\\n  ${RUN2}  unknown  +-  -\\n  ${RUN3}  unknown  +-  -\\n$`));
+});
+
+test(
+  'a latest.json naming no run id, even one sorting after every id, is replaced by the next complete run',
+  { skip },
+  async () => {
+    const planted = '99991231T235959Z-../../x';
+    const completedAt = new Date().toISOString();
+    await results.put(
+      'replaced/latest.json',
+      JSON.stringify({ run: planted, release: 'local', completedAt }),
+    );
+    const said = publish('replaced/', RUN1);
+    const why = `latest.json: "${planted}" is not a run id (YYYYMMDDTHHMMSSZ-<release>): replaced\n`;
+    assert.ok(said.includes(`s3://${bucket}/replaced/${why}`), said);
+    assert.equal((await latestJson(results, 'replaced/')).run, RUN1);
+    const r = sync(`s3://${bucket}/replaced/`, tempDir());
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^latest complete run ${RUN1} `));
+  },
+);
