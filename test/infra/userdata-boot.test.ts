@@ -55,7 +55,7 @@ async function boot(release: keyof typeof LOADERS, watchdogSeconds?: number): Pr
   await bucket.put(prefix + RELEASE_FILES.addon, 'no addon: the stand-in loaders load none');
   await bucket.put(prefix + RELEASE_FILES.parser, 'no parser: the stand-in loaders start no thread');
   await bucket.put(prefix + RELEASE_FILES.params, '{}');
-  const input = { region: 'us-east-1', bucket: bucket.name, release, timeLimitMinutes: 10 };
+  const input = { region: 'us-east-1', bucket: bucket.name, release, timeLimitMinutes: 10, postgres: null };
   const outcome = await bootInstance({
     dir: tempDir('census-boot-'),
     userData: userData({ ...input, architecture: hostArchitecture() }),

@@ -102,7 +102,7 @@ test('no route but to S3: npm, registry, GitHub, other local ports fail; S3 answ
 const otherArch = 'the real user-data on another architecture: stops before installing, uploads its log';
 test(`${otherArch}, powers off`, { skip }, async () => {
   const other = hostArchitecture() === 'x86_64' ? 'arm64' : 'x86_64';
-  const input = { region: 'us-east-1', bucket: 'nowhere', release: 'x', timeLimitMinutes: 30 };
+  const input = { region: 'us-east-1', bucket: 'nowhere', release: 'x', timeLimitMinutes: 30, postgres: null };
   const r = await boot(userData({ ...input, architecture: other }), true);
   assert.equal(r.ended, 'powered off');
   assert.deepEqual(r.calls, ['shutdown -h +30', 'shutdown -h now'], 'no dnf, nothing fetched');
