@@ -87,13 +87,15 @@ export class PostgresDatabase extends Construct {
       },
     });
     if (props.checkCatalogue) {
-      // Each fails the plan, naming what it looked for, when RDS has no such offer in the region.
-      const version = new DataAwsRdsEngineVersion(this, 'engine-version-offered', {
+      // Each fails the plan when RDS has no such offer in the region; the provider's error says
+      // little more than "not found", so their names say what was looked for.
+      const version = new DataAwsRdsEngineVersion(this, `postgres-${DATABASE.majorVersion}-offered`, {
         engine: DATABASE.engine,
         version: DATABASE.majorVersion,
         latest: true,
       });
-      new DataAwsRdsOrderableDbInstance(this, 'instance-class-offered', {
+      const offer = `${DATABASE.instanceClass.replaceAll('.', '-')}-${DATABASE.storageType}-offered`;
+      new DataAwsRdsOrderableDbInstance(this, offer, {
         engine: DATABASE.engine,
         engineVersion: version.versionActual,
         instanceClass: DATABASE.instanceClass,
