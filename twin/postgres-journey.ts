@@ -77,7 +77,7 @@ function localLoad(
     '--db',
     file,
   ];
-  args.push('--log', path.join(dir, 'local.log'), '--results', 'none');
+  args.push('--log', path.join(dir, 'local.log'));
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the local SQLite load failed: ${r.stderr}`);
   const db = new Database(file, { readonly: true });
@@ -110,7 +110,8 @@ function databaseDigest(twin: Twin, table: Table, columns: string[]): TableDiges
       .split('|');
     return { rows: Number(count), md5 };
   } catch (e) {
-    return (e as Error).message.split('\n').find((l) => /ERROR/.test(l)) ?? (e as Error).message;
+    const said = `${(e as { stderr?: string }).stderr ?? ''}`.trim();
+    return said.split('\n').find((l) => /ERROR/.test(l)) ?? (said || (e as Error).message);
   }
 }
 
