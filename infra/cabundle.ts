@@ -14,7 +14,7 @@ export const RDS_CA_BUNDLE = {
   /** Where AWS publishes it. */
   source: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
   file: path.join(ROOT, 'infra', 'rds', 'global-bundle.pem'),
-  /** 102 self-signed roots: RSA2048, RSA4096 and ECC384 "G1" CAs of 34 RDS regions, valid to 2061 and later. */
+  /** 102 self-signed roots: the RSA2048, RSA4096 and ECC384 "G1" CAs of 34 RDS regions, valid to 2061+. */
   sha256: '05c6b4a9bf4daa95c888711481e19cc8e2e11aed4de8db759f51f4a6fce64917',
 } as const;
 

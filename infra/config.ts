@@ -103,7 +103,8 @@ function databaseCidr(value: string): string {
   const { address, prefix } = cidr(name, value, 'the database');
   if (prefix < DB_CIDR_MIN_PREFIX) {
     throw new ConfigError(
-      `${name}: "${value}" admits ${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses to the database; ` +
+      `${name}: "${value}" admits ${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses ` +
+        'to the database; ' +
         `give your own address, e.g. 203.0.113.7/32 (a /${DB_CIDR_MIN_PREFIX} at most)`,
     );
   }

@@ -78,7 +78,8 @@ export class PostgresDatabase extends Construct {
           {
             condition: `\${length(self.ids) >= ${MIN_ZONES}}`,
             errorMessage:
-              `An RDS database needs subnets in ${MIN_ZONES} availability zones at least, and the default VPC ` +
+              `An RDS database needs subnets in ${MIN_ZONES} availability zones at least, ` +
+              'and the default VPC ' +
               `in ${region} has default subnets in \${length(self.ids)}: create one in another zone with ` +
               `\`aws ec2 create-default-subnet --availability-zone <zone> --region ${region}\`, ` +
               'or choose another region with CENSUS_REGION.',

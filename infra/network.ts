@@ -65,7 +65,7 @@ export class InstanceNetwork extends Construct {
     const databaseGroup = database
       ? new SecurityGroup(this, 'database-sg', {
           namePrefix: 'census-etl-db-',
-          description: 'census-etl PostgreSQL: the loader instance only',
+          description: 'census-etl PostgreSQL database',
           vpcId: this.vpcId,
           egress: [],
         })

@@ -167,7 +167,8 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
     ...(settings.database ? [`mount --bind ${quote(hosts)} /etc/hosts`] : []),
     'ip link set lo up',
     ...routes.flatMap((r) => [
-      `${quote(process.execPath)} ${quote(FORWARD)} 127.0.0.1:${r.listen} ${quote(r.socket)} >${quote(r.ready)} &`,
+      `${quote(process.execPath)} ${quote(FORWARD)} 127.0.0.1:${r.listen} ${quote(r.socket)} \\`,
+      `  >${quote(r.ready)} &`,
       `for _ in $(seq 100); do [[ -s ${quote(r.ready)} ]] && break; sleep 0.05; done`,
       `[[ -s ${quote(r.ready)} ]] || { echo "twin: the ${r.name} relay did not start" >&2; exit 1; }`,
     ]),

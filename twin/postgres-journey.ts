@@ -84,7 +84,8 @@ function localLoad(
   try {
     const entries = (Object.keys(COMPARED) as Table[]).map((table) => {
       const columns = columnsOf(db, table);
-      const select = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${table} ORDER BY ${COMPARED[table].order.join(', ')}`;
+      const order = COMPARED[table].order.join(', ');
+      const select = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${table} ORDER BY ${order}`;
       const rows = (db.prepare(select).all() as object[]).map((row) => JSON.stringify(row));
       return [table, { digest: digest(rows), columns }] as const;
     });

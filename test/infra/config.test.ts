@@ -197,7 +197,7 @@ test('the app refuses such a schedule before any work: exit 2, the message', () 
   );
 });
 
-test('CENSUS_DESTINATION=postgres: the vendored RDS bundle, pinned; the instance only, or a /24 at most', () => {
+test('CENSUS_DESTINATION=postgres: the vendored RDS bundle, pinned; the instance only, or a /24', () => {
   assert.equal(readConfig({ CENSUS_DESTINATION: 'sqlite' }).postgres, null);
   const rds = { file: RDS_CA_BUNDLE.file, sha256: RDS_CA_BUNDLE.sha256, certificates: 102 };
   assert.deepEqual(readConfig(POSTGRES).postgres, { caBundle: rds, clientCidr: null });
@@ -237,8 +237,10 @@ test('a PostgreSQL run also budgets the wait for its database: every connect att
   assert.equal(at(14), null, '5 min of loading, 5 to boot and publish, 4 for the database');
   assert.equal(
     at(13),
-    'CENSUS_BATCH_SIZE=1630 and CENSUS_EVERY_SECONDS=10 need ceil(48845 lines / 1630) = 30 batches × 10 s = ' +
+    'CENSUS_BATCH_SIZE=1630 and CENSUS_EVERY_SECONDS=10 need ceil(48845 lines / 1630) = ' +
+      '30 batches × 10 s = ' +
       '5 min, plus 5 min to boot and publish and 4 min for the database to accept connections: 14 min, ' +
-      'more than CENSUS_TIME_LIMIT_MINUTES=13. Raise the batch size or the limit (up to 720), or shorten the interval.',
+      'more than CENSUS_TIME_LIMIT_MINUTES=13. ' +
+      'Raise the batch size or the limit (up to 720), or shorten the interval.',
   );
 });

@@ -40,7 +40,7 @@ test('RDS PostgreSQL 18 (the major only), db.t4g.micro, 20 GiB gp3 encrypted, in
   for (const [key, value] of Object.entries(expected)) assert.deepEqual(db[key], value, key);
 });
 
-test('the password: managed by RDS in Secrets Manager; none in the stack, its state, params or user-data', () => {
+test('the password: RDS keeps it in Secrets Manager; none in the stack, params or user-data', () => {
   assert.equal(db.manage_master_user_password, true);
   assert.equal(db.password, undefined);
   assert.equal(db.master_user_secret_kms_key_id, undefined, "RDS's own key: the role needs no KMS grant");
@@ -217,7 +217,7 @@ test('outputs: the endpoint, the database, its user, the secret; none with SQLit
   );
 });
 
-test('a release is its content: PostgreSQL is another release than SQLite; another CA bundle, another', () => {
+test('a release is its content: PostgreSQL is another than SQLite; another CA bundle, another', () => {
   const sqlite = synth();
   assert.notEqual(json.output.release.value, sqlite.output.release.value);
   assert.equal(synth(POSTGRES).output.release.value, json.output.release.value, 'deterministic');

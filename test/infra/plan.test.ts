@@ -213,7 +213,8 @@ test(
     assert.match(r.output, /Terraform planned the following actions, but then encountered a problem/);
     assert.ok(
       r.errors.includes(
-        'An RDS database needs subnets in 2 availability zones at least, and the default VPC in ca-central-1 ' +
+        'An RDS database needs subnets in 2 availability zones at least, ' +
+          'and the default VPC in ca-central-1 ' +
           'has default subnets in 1: create one in another zone with `aws ec2 create-default-subnet ' +
           '--availability-zone <zone> --region ca-central-1`, or choose another region with CENSUS_REGION.',
       ),

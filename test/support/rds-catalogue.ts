@@ -41,7 +41,8 @@ function describe(action: string, form: URLSearchParams, offers: Offer[]): strin
       .flatMap((c) =>
         o.storageTypes.map(
           (storage) =>
-            `<OrderableDBInstanceOption><Engine>${o.engine}</Engine><EngineVersion>${o.version}</EngineVersion>` +
+            `<OrderableDBInstanceOption><Engine>${o.engine}</Engine>` +
+            `<EngineVersion>${o.version}</EngineVersion>` +
             `<DBInstanceClass>${c}</DBInstanceClass><StorageType>${storage}</StorageType><Vpc>true</Vpc>` +
             '<SupportsStorageEncryption>true</SupportsStorageEncryption></OrderableDBInstanceOption>',
         ),

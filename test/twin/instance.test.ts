@@ -126,6 +126,9 @@ test(`${otherArch}, powers off`, { skip }, async () => {
   );
 });
 
+/** Who psql is, and over TLS or not. */
+const WHO = 'SELECT current_user, ssl';
+
 const noDatabase =
   skip ||
   skipUnless('openssl') ||
@@ -164,7 +167,7 @@ test(
       writeFileSync(password, spec.password);
       const conninfo = (more: string) => `"host=${spec.host} port=5432 dbname=census user=census ${more}"`;
       const psql = (info: string, pass = `"$(cat ${password})"`) =>
-        `PGPASSWORD=${pass} psql -X -A -t -c "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" ${info}`;
+        `PGPASSWORD=${pass} psql -X -A -t -c "${WHO} FROM pg_stat_ssl WHERE pid = pg_backend_pid()" ${info}`;
       const checks = {
         named: `getent hosts ${spec.host}`,
         verified: psql(conninfo(`sslmode=verify-full sslrootcert=${ca.cert}`)),
@@ -201,7 +204,7 @@ test(
         [checks.wrongPassword, /password authentication failed for user "census"/],
         [
           checks.byAddress,
-          /server certificate for "census-etl-endpoint\.\S+" (\(and 1 other name\) )?does not match host name "127\.0\.0\.1"/,
+          /server certificate for "census-etl-endpoint\.\S+" (\(and \d other names?\) )?does not match/,
         ],
         [checks.serverPort, /Connection refused/],
       ];

@@ -33,7 +33,8 @@ async function runnerLoadsPostgres(): Promise<true | string> {
   const server = await startTwinPostgres({ ...spec, ca });
   try {
     const data = writeSources([lines(records(2)), lines(records(1, 2))], path.join(dir, 'data'));
-    const url = `postgres://census@localhost:${server.serverPort}/census?sslmode=verify-full&sslrootcert=${ca.cert}`;
+    const tls = `sslmode=verify-full&sslrootcert=${ca.cert}`;
+    const url = `postgres://census@localhost:${server.serverPort}/census?${tls}`;
     // The release the instance runs, in a folder of its own (a runner that took the URL for a
     // file would write there).
     const release = buildBundle(path.join(dir, 'release'));
