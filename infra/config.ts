@@ -4,9 +4,19 @@
  */
 import path from 'node:path';
 import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
+import type { RetryPolicy } from '../runner/shared/retry.ts';
 import { architectureOf, isMacFamily, type Architecture } from './architecture.ts';
+import { rdsCaBundle, readCaBundle, type CaBundle } from './cabundle.ts';
 import type { Emulator } from './emulator.ts';
 import { ROOT } from './layout.ts';
+
+/** With CENSUS_DESTINATION=postgres: an RDS PostgreSQL the loader writes to. */
+export type PostgresConfig = {
+  /** The CA bundle the release ships, to verify the database's certificate: RDS's unless set. */
+  caBundle: CaBundle;
+  /** A CIDR (a /24 at most) that may reach the database from outside the VPC; null: the instance only. */
+  clientCidr: string | null;
+};
 
 export type Config = {
   region: string;
@@ -15,6 +25,8 @@ export type Config = {
   architecture: Architecture;
   /** An existing EC2 key pair and the CIDR allowed to reach port 22; both or neither. */
   ssh: { keyName: string; cidr: string } | null;
+  /** The database: null is SQLite on the instance (CENSUS_DESTINATION=sqlite, the default). */
+  postgres: PostgresConfig | null;
   /** The instance shuts down (and so terminates) after this many minutes, whatever happens. */
   timeLimitMinutes: number;
   batchSize: number;
@@ -44,6 +56,9 @@ export const ENV = {
   instanceType: 'CENSUS_INSTANCE_TYPE',
   sshKeyName: 'CENSUS_SSH_KEY_NAME',
   sshCidr: 'CENSUS_SSH_CIDR',
+  destination: 'CENSUS_DESTINATION',
+  dbCidr: 'CENSUS_DB_CIDR',
+  dbCaBundle: 'CENSUS_DB_CA_BUNDLE',
   timeLimitMinutes: 'CENSUS_TIME_LIMIT_MINUTES',
   batchSize: 'CENSUS_BATCH_SIZE',
   everySeconds: 'CENSUS_EVERY_SECONDS',
@@ -63,6 +78,20 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** An IPv4 CIDR but /0, which would open `what` to the whole internet: its address and prefix. */
+function cidr(name: string, value: string, what: string): { address: number; prefix: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
+    throw new ConfigError(`${name}: "${value}" is not an IPv4 CIDR such as 203.0.113.7/32`);
+  }
+  if (Number(m[5]) === 0)
+    throw new ConfigError(
+      `${name}: "${value}" opens ${what} to the whole internet; give your own address, e.g. 203.0.113.7/32`,
+    );
+  const address = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  return { address, prefix: Number(m[5]) };
+}
+
 /**
  * The widest CIDR SSH is opened to: a /16 (65,536 addresses) still covers an office's range or
  * an ISP's pool of dynamic addresses; wider ranges, up to /1 (half the internet), open the port
@@ -70,19 +99,12 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  */
 const WIDEST_SSH_PREFIX = 16;
 
-function cidr(name: string, value: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
-    throw new ConfigError(`${name}: "${value}" is not an IPv4 CIDR such as 203.0.113.7/32`);
-  }
-  const prefix = Number(m[5]);
+function sshNetwork(value: string): string {
+  const { prefix } = cidr(ENV.sshCidr, value, 'SSH');
   if (prefix < WIDEST_SSH_PREFIX) {
-    const reach =
-      prefix === 0
-        ? 'the whole internet'
-        : `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses (/${WIDEST_SSH_PREFIX} at most)`;
+    const reach = `${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses (/${WIDEST_SSH_PREFIX} at most)`;
     throw new ConfigError(
-      `${name}: "${value}" opens SSH to ${reach}; give your own address, e.g. 203.0.113.7/32`,
+      `${ENV.sshCidr}: "${value}" opens SSH to ${reach}; give your own address, e.g. 203.0.113.7/32`,
     );
   }
   return value;
@@ -108,6 +130,45 @@ function keyPairName(name: string, value: string): string {
       `"${value}" holds "${template[0]}", which Terraform would evaluate as a template in key_name`,
     );
   return value;
+}
+
+/** The widest network that may reach the database from outside: 256 addresses. */
+export const DB_CIDR_MIN_PREFIX = 24;
+
+const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+
+/** CENSUS_DB_CIDR: a network of 256 addresses at most, written as its network address (as EC2 wants). */
+function databaseCidr(value: string): string {
+  const name = ENV.dbCidr;
+  const { address, prefix } = cidr(name, value, 'the database');
+  if (prefix < DB_CIDR_MIN_PREFIX) {
+    throw new ConfigError(
+      `${name}: "${value}" admits ${(2 ** (32 - prefix)).toLocaleString('en-US')} addresses ` +
+        'to the database; ' +
+        `give your own address, e.g. 203.0.113.7/32 (a /${DB_CIDR_MIN_PREFIX} at most)`,
+    );
+  }
+  const size = 2 ** (32 - prefix);
+  const network = address - (address % size);
+  if (network !== address) {
+    throw new ConfigError(
+      `${name}: "${value}" is not a network address: ${dotted(network)}/${prefix}, ` +
+        `or ${dotted(address)}/32 for that address alone?`,
+    );
+  }
+  return value;
+}
+
+/** CENSUS_DB_CA_BUNDLE, relative to the project folder; else the vendored RDS bundle, as pinned. */
+function caBundle(value: string | undefined): CaBundle {
+  try {
+    return value ? readCaBundle(path.resolve(ROOT, value)) : rdsCaBundle();
+  } catch (e) {
+    const what = value
+      ? `${ENV.dbCaBundle}: "${value}"`
+      : 'the vendored RDS CA bundle infra/rds/global-bundle.pem';
+    throw new ConfigError(`${what} ${(e as Error).message}`);
+  }
 }
 
 function integer(name: string, value: string, check: (n: number) => string | null): number {
@@ -161,21 +222,35 @@ export const TIME_LIMIT = {
 const minutes = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 /**
+ * The longest the loader waits for the database to accept connections: its retry policy's every
+ * attempt running out of time, and the delays between them (doubled after each).
+ */
+export function connectWaitSeconds(retry: RetryPolicy): number {
+  const delays = Array.from({ length: retry.attempts - 1 }, (_, i) => retry.minDelaySeconds * 2 ** i);
+  return retry.attempts * retry.timeoutSeconds + delays.reduce((a, b) => a + b, 0);
+}
+
+/** Minutes a PostgreSQL run may spend waiting for its database (the params' retry policy). */
+export const DATABASE_WAIT_MINUTES = Math.ceil(connectWaitSeconds(DEFAULTS.retry) / 60);
+
+/**
  * Why a schedule cannot finish within the time limit, naming the settings and the arithmetic
  * (the loader needs ceil(lines / batch size) ticks); null when it can.
  */
 export function scheduleProblem(
   lines: number,
-  c: Pick<Config, 'batchSize' | 'everySeconds' | 'timeLimitMinutes'>,
+  c: Pick<Config, 'batchSize' | 'everySeconds' | 'timeLimitMinutes' | 'postgres'>,
 ): string | null {
   const batches = Math.ceil(lines / c.batchSize);
   const loading = (batches * c.everySeconds) / 60;
-  const needed = loading + TIME_LIMIT.otherMinutes;
+  const waiting = c.postgres ? DATABASE_WAIT_MINUTES : 0;
+  const needed = loading + TIME_LIMIT.otherMinutes + waiting;
   if (needed <= c.timeLimitMinutes) return null;
+  const database = waiting ? ` and ${waiting} min for the database to accept connections` : '';
   return (
     `${ENV.batchSize}=${c.batchSize} and ${ENV.everySeconds}=${c.everySeconds} need ` +
     `ceil(${lines} lines / ${c.batchSize}) = ${batches} batches × ${c.everySeconds} s = ` +
-    `${minutes(loading)} min, plus ${TIME_LIMIT.otherMinutes} min to boot and publish: ` +
+    `${minutes(loading)} min, plus ${TIME_LIMIT.otherMinutes} min to boot and publish${database}: ` +
     `${minutes(needed)} min, more than ${ENV.timeLimitMinutes}=${c.timeLimitMinutes}. ` +
     'Raise the batch size or the limit (up to 720), or shorten the interval.'
   );
@@ -211,8 +286,27 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const ssh =
-    keyName && sshCidr
-      ? { keyName: keyPairName(ENV.sshKeyName, keyName), cidr: cidr(ENV.sshCidr, sshCidr) }
+    keyName && sshCidr ? { keyName: keyPairName(ENV.sshKeyName, keyName), cidr: sshNetwork(sshCidr) } : null;
+
+  const destination = get(ENV.destination) ?? 'sqlite';
+  if (destination !== 'sqlite' && destination !== 'postgres') {
+    throw new ConfigError(
+      `${ENV.destination}: "${destination}" is not a destination: sqlite (the default) or postgres`,
+    );
+  }
+  const dbCidr = get(ENV.dbCidr);
+  const dbCa = get(ENV.dbCaBundle);
+  for (const [name, value] of [
+    [ENV.dbCidr, dbCidr],
+    [ENV.dbCaBundle, dbCa],
+  ] as const) {
+    if (value && destination !== 'postgres') {
+      throw new ConfigError(`${name} applies to a PostgreSQL database: set ${ENV.destination}=postgres too`);
+    }
+  }
+  const postgres =
+    destination === 'postgres'
+      ? { caBundle: caBundle(dbCa), clientCidr: dbCidr ? databaseCidr(dbCidr) : null }
       : null;
 
   const [min, max] = TIME_LIMIT_RANGE;
@@ -232,6 +326,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceType,
     architecture: architectureOf(instanceType),
     ssh,
+    postgres,
     timeLimitMinutes,
     batchSize: batch ? integer(ENV.batchSize, batch, runnerRule('batchSize')) : DEFAULTS.batchSize,
     everySeconds: every

@@ -1,8 +1,9 @@
 /**
  * The instance role's permissions, as a pure function: read exactly the release objects and
- * the raw files; write (and read back) under the results prefix only. Run ids are made at
- * boot, so the results prefix is the one resource that cannot be an exact object: it is the
- * narrowest there is, `arn:aws:s3:::<bucket>/results/*`. No wildcard action, no other wildcard.
+ * the raw files; write (and read back) under the results prefix only; with PostgreSQL, read the
+ * one secret that holds the database's password. Run ids are made at boot, so the results
+ * prefix is the one resource that cannot be an exact object: it is the narrowest there is,
+ * `arn:aws:s3:::<bucket>/results/*`. No wildcard action, no other wildcard.
  */
 export type PolicyStatement = {
   Sid: string;
@@ -20,12 +21,25 @@ export type InstanceAccess = {
   readKeys: string[];
   /** The results prefix ("results/"): every run writes under its own prefix inside it. */
   resultsPrefix: string;
+  /** PostgreSQL only: the ARN of the secret RDS keeps the master password in. */
+  databaseSecret: string | null;
 };
 
 const objectArn = (bucket: string, key: string) => `arn:aws:s3:::${bucket}/${key}`;
 
-export function instancePolicy({ bucket, readKeys, resultsPrefix }: InstanceAccess): PolicyDocument {
+export function instancePolicy(access: InstanceAccess): PolicyDocument {
+  const { bucket, readKeys, resultsPrefix, databaseSecret } = access;
   const read = readKeys.map((k) => objectArn(bucket, k));
+  const password: PolicyStatement[] = databaseSecret
+    ? [
+        {
+          Sid: 'ReadDatabasePassword',
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue'],
+          Resource: [databaseSecret],
+        },
+      ]
+    : [];
   return {
     Version: '2012-10-17',
     Statement: [
@@ -37,6 +51,7 @@ export function instancePolicy({ bucket, readKeys, resultsPrefix }: InstanceAcce
         Action: ['s3:PutObject', 's3:GetObject'],
         Resource: [objectArn(bucket, `${resultsPrefix}*`)],
       },
+      ...password,
     ],
   };
 }

@@ -1,4 +1,4 @@
-/** The instance role and its profile: the S3 access the runner needs (policy.ts), nothing else. */
+/** The instance role and its profile: the access the runner needs (policy.ts), nothing else. */
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';

@@ -5,6 +5,7 @@ import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { DEFAULTS, type Params } from '../runner/params.ts';
 import { SecureBucket } from './bucket.ts';
+import { DATABASE, PostgresDatabase, databaseUrl } from './database.ts';
 import type { Bundle } from './bundle.ts';
 import type { Config } from './config.ts';
 import { emulatorQuirks } from './emulator.ts';
@@ -28,7 +29,8 @@ export const AWS_PROVIDER_CONSTRAINT = '~> 5.99';
 export class CensusEtlStack extends TerraformStack {
   constructor(scope: Construct, id: string, { config, raw, bundle }: CensusEtlProps) {
     super(scope, id);
-    const quirks = emulatorQuirks(config.emulator);
+    const { postgres } = config;
+    const quirks = emulatorQuirks(config.emulator, postgres !== null);
     new AwsProvider(this, 'aws', {
       region: config.region,
       defaultTags: [{ tags: { project: 'census-etl' } }],
@@ -43,28 +45,63 @@ export class CensusEtlStack extends TerraformStack {
     });
     const bucket = store.bucket.bucket;
 
-    const params: Omit<Params, 'sources' | 'results' | 'release'> = {
-      database: INSTANCE.database,
+    const sshCidr = config.ssh?.cidr ?? null;
+    const network = new InstanceNetwork(this, 'network', {
+      region: config.region,
+      sshCidr,
+      database: postgres && { port: DATABASE.port, clientCidr: postgres.clientCidr },
+      ignoredRuleChanges: quirks.ignoredGroupRuleChanges,
+    });
+    const database =
+      postgres &&
+      network.database &&
+      new PostgresDatabase(this, 'database', {
+        region: config.region,
+        vpcId: network.vpcId,
+        securityGroupId: network.database.securityGroup.id,
+        publiclyAccessible: postgres.clientCidr !== null,
+        checkCatalogue: quirks.checkRdsCatalogue,
+      });
+
+    const paramsFor = (db: string): Omit<Params, 'sources' | 'results' | 'release'> => ({
+      database: db,
       log: INSTANCE.log,
       batchSize: config.batchSize,
       everySeconds: config.everySeconds,
       unthrottled: false,
       retry: DEFAULTS.retry,
-    };
-    // The release is its content: bundle and addon, params, data. No date, nothing else: the
-    // same release is the same instance, and deploying it again starts nothing.
+    });
+    const params = paramsFor(database ? databaseUrl(database.instance.address) : INSTANCE.database);
+    // The release is its content: bundle and addon, params, data (and the CA bundle). No date,
+    // nothing else: the same release is the same instance, and deploying it again starts
+    // nothing. A database's address is not known yet: the params name it, the hash does not.
+    const content = postgres
+      ? { params: paramsFor(databaseUrl('<the database>')), databaseCa: postgres.caBundle.sha256 }
+      : { params };
     const release = createHash('sha256')
-      .update(JSON.stringify({ bundle: bundle.sha256, params, raw: raw.map((f) => f.sha256) }))
+      .update(JSON.stringify({ bundle: bundle.sha256, ...content, raw: raw.map((f) => f.sha256) }))
       .digest('hex')
       .slice(0, 16);
     const { ingestionDate } = config;
     const built = bundle.files;
-    const uploads = new Uploads(this, 'uploads', { bucket, ingestionDate, raw, built, params, release });
+    const databaseCa = postgres?.caBundle.file ?? null;
+    const uploads = new Uploads(this, 'uploads', {
+      bucket,
+      ingestionDate,
+      raw,
+      built,
+      databaseCa,
+      params,
+      release,
+    });
 
-    const access = { bucket, readKeys: uploads.readKeys, resultsPrefix: RESULTS_PREFIX };
+    const access = {
+      bucket,
+      readKeys: uploads.readKeys,
+      resultsPrefix: RESULTS_PREFIX,
+      databaseSecret: database && quirks.secretInPolicy(database.secretArn),
+    };
     const role = new InstanceRole(this, 'instance-role', access);
-    const sshCidr = config.ssh?.cidr ?? null;
-    const network = new InstanceNetwork(this, 'network', { region: config.region, sshCidr });
     const loader = new LoaderInstance(this, 'loader', {
       instanceType: config.instanceType,
       ignoreChanges: quirks.ignoredInstanceChanges,
@@ -78,9 +115,11 @@ export class CensusEtlStack extends TerraformStack {
         release,
         architecture: config.architecture,
         timeLimitMinutes: config.timeLimitMinutes,
+        postgres: database && { secretArn: database.secretArn },
       }),
-      // The instance starts working at boot: its objects and permissions must exist by then.
-      dependsOn: [...uploads.objects, role.policy],
+      // The instance starts working at boot: its objects, permissions and way to the database
+      // must exist by then.
+      dependsOn: [...uploads.objects, role.policy, ...(network.database?.rules ?? [])],
     });
 
     const dns = loader.instance.publicDns;
@@ -98,5 +137,11 @@ export class CensusEtlStack extends TerraformStack {
         ? `ssh ${INSTANCE.sshUser}@${dns}`
         : 'none: set CENSUS_SSH_KEY_NAME and CENSUS_SSH_CIDR to allow SSH',
     });
+    if (!database) return;
+    new TerraformOutput(this, 'database_address', { value: database.instance.address });
+    new TerraformOutput(this, 'database_port', { value: database.instance.port });
+    new TerraformOutput(this, 'database_name', { value: DATABASE.name });
+    new TerraformOutput(this, 'database_user', { value: DATABASE.user });
+    new TerraformOutput(this, 'database_secret_arn', { value: database.secretArn });
   }
 }

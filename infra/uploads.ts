@@ -1,7 +1,8 @@
 /**
  * What deploy puts in the bucket: the raw dataset (raw zone, by ingestion date) and one
  * release of the runner (RELEASE_FILES: bundle, native addon, params pointing at those raw
- * keys and at the results prefix). Keys carry content hashes where content can change.
+ * keys and at the results prefix, and with PostgreSQL the CA bundle of its certificate). Keys
+ * carry content hashes where content can change.
  */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
 import { AssetType, DataResource, TerraformAsset } from 'cdktf';
@@ -24,6 +25,8 @@ export type UploadsProps = {
   raw: RawFile[];
   /** The built release files (RELEASE_FILES but params), as local paths. */
   built: Record<BuiltFile, string>;
+  /** PostgreSQL only: the CA bundle the loader verifies the database against, as a local path. */
+  databaseCa: string | null;
   /** Everything of the runner's params but sources, results and release, which this sets. */
   params: Omit<Params, 'sources' | 'results' | 'release'>;
   /** Identifies this release: a content hash, which changes whenever the bundle, params or data do. */
@@ -39,7 +42,7 @@ export class Uploads extends Construct {
 
   constructor(scope: Construct, id: string, props: UploadsProps) {
     super(scope, id);
-    const { bucket, ingestionDate, raw, built, params, release } = props;
+    const { bucket, ingestionDate, raw, built, databaseCa, params, release } = props;
     this.releasePrefix = releasePrefix(release);
 
     // The partition is resolved once, at the first deploy of this data, and kept: a deploy on a
@@ -77,6 +80,8 @@ export class Uploads extends Construct {
     const builtKeys = (Object.entries(built) as [BuiltFile, string][]).map(([name, source]) =>
       file(name, this.releasePrefix + RELEASE_FILES[name], source, CONTENT_TYPES[name]),
     );
-    this.readKeys = [...builtKeys, paramsKey, ...rawKeys];
+    const caKey = this.releasePrefix + RELEASE_FILES.databaseCa;
+    const caKeys = databaseCa ? [file('databaseCa', caKey, databaseCa, 'application/x-pem-file')] : [];
+    this.readKeys = [...builtKeys, paramsKey, ...caKeys, ...rawKeys];
   }
 }

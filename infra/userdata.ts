@@ -2,17 +2,19 @@
  * The instance's user-data, as a pure function of what it needs to know. It runs once, as
  * root, at first boot: schedule the hard stop, name the run, check the machine is the
  * architecture the release's native addon was built for, install Node 24, fetch the release
- * (nothing else is downloaded, nothing is compiled), run the loader as a systemd service that
- * logs to a file and that a watchdog stops a little before the time limit, and power off.
+ * (nothing else is downloaded, nothing is compiled), with PostgreSQL put the database's password
+ * where only systemd reads it, run the loader as a systemd service that logs to a file and that
+ * a watchdog stops a little before the time limit, and power off.
  * Whatever stops the loader or the bootstrap (a failure, a crash, the out-of-memory killer,
  * the watchdog), the log reaches the run's prefix and run.json says failed or stopped, and
  * why: written after the loader has exited, it is the final word. latest.json is never touched.
  * Terraform reads "\${" and "%{" in a string as its own templates: the script has neither.
  */
+import path from 'node:path';
 import { RESULT_NAMES, runPrefix } from '../runner/publish/results.ts';
 import { ARCHITECTURES, type Architecture } from './architecture.ts';
 import { ENV, TIME_LIMIT } from './config.ts';
-import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX, releasePrefix } from './layout.ts';
+import { INSTANCE, RELEASE_FILES, RESULTS_PREFIX, releaseFiles, releasePrefix } from './layout.ts';
 
 export type UserDataInput = {
   region: string;
@@ -22,6 +24,8 @@ export type UserDataInput = {
   /** The architecture the release's native addon is built for. */
   architecture: Architecture;
   timeLimitMinutes: number;
+  /** PostgreSQL only: the Secrets Manager secret RDS keeps the master password in. */
+  postgres: { secretArn: string } | null;
 };
 
 /** Node 24 LTS as Amazon Linux 2023 packages it: a namespaced executable, whatever `node` is. */
@@ -31,12 +35,47 @@ const NODE = 'node-24';
 /** Seconds systemd waits after the watchdog's SIGTERM before it kills the loader. */
 const STOP_GRACE_SECONDS = 20;
 
+/**
+ * The secret's JSON (stdin) as an EnvironmentFile line, PGPASSWORD="…" with systemd's escapes in
+ * double quotes; nothing of the secret on stderr, not even JSON.parse's excerpt of it. RDS's
+ * passwords are printable ASCII.
+ */
+const PASSWORD_LINE = String.raw`let p;
+try { p = JSON.parse(require("fs").readFileSync(0, "utf8")).password; } catch {}
+if (typeof p !== "string" || !/^[\x20-\x7e]+$/.test(p)) {
+  console.error("census-etl bootstrap: the secret holds no password of printable ASCII (not shown)");
+  process.exit(1);
+}
+process.stdout.write("PGPASSWORD=\"" + p.replace(/[\\"$\x60]/g, "\\$&") + "\"\n");`;
+
+/** Reads the database's password into INSTANCE.databaseEnv (root's alone, on tmpfs); prints none of it. */
+function databasePassword(secretArn: string): string {
+  const { databaseEnv } = INSTANCE;
+  return `
+
+# The database's password, which RDS keeps in Secrets Manager: into a file only root can read, on
+# tmpfs, that systemd gives the loader as PGPASSWORD. Never printed; ${NODE} parses the JSON (jq
+# is not sure to be there).
+password_secret="${secretArn}"
+# JavaScript, not shell, in the single quotes.
+password_line='${PASSWORD_LINE}'
+why="reading the database password from Secrets Manager ($password_secret) failed"
+step "reading the database password from Secrets Manager ($password_secret)"
+install -d -m 700 ${path.dirname(databaseEnv)}
+(
+  umask 077
+  aws secretsmanager get-secret-value --secret-id "$password_secret" --query SecretString --output text |
+    ${NODE} -e "$password_line" >${databaseEnv}
+)`;
+}
+
 export function userData(input: UserDataInput): string {
-  const { region, bucket, release, architecture, timeLimitMinutes } = input;
+  const { region, bucket, release, architecture, timeLimitMinutes, postgres } = input;
   const { home, logDir, log, unitDir, service } = INSTANCE;
   const releaseUri = `s3://${bucket}/${releasePrefix(release)}`;
-  const fetches = Object.values(RELEASE_FILES).map(
-    (f) => `aws s3 cp --only-show-errors "${releaseUri}${f}" "${home}/${f}"`,
+  const fetches = releaseFiles(postgres !== null).map(
+    (name) =>
+      `aws s3 cp --only-show-errors "${releaseUri}${RELEASE_FILES[name]}" "${home}/${RELEASE_FILES[name]}"`,
   );
   const { uname, prebuild } = ARCHITECTURES[architecture];
   const margin = TIME_LIMIT.watchdogMarginSeconds;
@@ -102,7 +141,7 @@ step "installing Node.js 24 (dnf install ${NODE_PACKAGE})"
 dnf install -y -q ${NODE_PACKAGE}
 why="fetching the release from ${releaseUri} failed"
 step "fetching the release from ${releaseUri}"
-${fetches.join('\n')}
+${fetches.join('\n')}${postgres ? databasePassword(postgres.secretArn) : ''}
 
 # The watchdog: a oneshot's start is its whole run, so its start timeout stops the loader
 # (SIGTERM, then SIGKILL) ${margin} s before the time limit, leaving time to record why.
@@ -115,7 +154,7 @@ Description=census-etl loader (one run, then exit)
 
 [Service]
 Type=oneshot
-Environment=AWS_REGION=${region}
+Environment=AWS_REGION=${region}${postgres ? `\nEnvironmentFile=${INSTANCE.databaseEnv}` : ''}
 WorkingDirectory=${home}
 ExecStart=${NODE} ${home}/${RELEASE_FILES.bundle} run --params ${paramsFile} --run-id $run_id
 TimeoutStartSec=$watchdog

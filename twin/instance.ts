@@ -1,8 +1,9 @@
 /**
  * The twin's EC2 instance: runs a user-data script the way a fresh Amazon Linux 2023 instance
  * does, and as bare. In private mount and network namespaces: /opt, /var/log and
- * /etc/systemd/system are scratch folders; the only network is loopback, where one relay
- * reaches the S3 endpoint (moto) and nothing else answers, not the npm registry, not GitHub.
+ * /etc/systemd/system are scratch folders, /run a fresh tmpfs; the only network is loopback,
+ * where one relay reaches the S3 endpoint (moto), another the database if there is one (its
+ * host name in /etc/hosts), and nothing else answers, not the npm registry, not GitHub.
  * On PATH, before the system's: shims for what cannot exist here (dnf, systemctl, shutdown)
  * and for what AL2023 lacks (cc, gcc, g++, c++, make, node-gyp; node, npm, npx before dnf
  * installs a Node), which fail loudly naming what was attempted.
@@ -66,6 +67,11 @@ export type BootSettings = {
   aws: NodeJS.ProcessEnv;
   /** Port of the S3 endpoint on 127.0.0.1 that the instance may reach; null: no route at all. */
   s3Port: number | null;
+  /**
+   * A database the instance reaches at `host`:`port` (its /etc/hosts says 127.0.0.1), served on
+   * this machine's 127.0.0.1:`serverPort`; null or absent: none.
+   */
+  database?: { host: string; port: number; serverPort: number } | null;
   /** The hard limit: the boot is killed then, whatever it is doing. */
   timeLimitMs: number;
   /** Patterns to time in the instance's log (first match, ms after the boot started). */
@@ -136,21 +142,36 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
   const calls = path.join(dir, 'calls');
   writeFileSync(calls, '');
   const consoleFile = path.join(dir, 'console');
-  const socket = path.join(dir, 's3.sock');
-  const ready = path.join(dir, 'relay.ready');
+  // Each route: a relay inside the namespace, listening where the instance looks, to a socket,
+  // and one outside, from that socket to the server on this machine.
+  const routes = [
+    ...(s3Port === null ? [] : [{ name: 'S3', listen: s3Port, serverPort: s3Port }]),
+    ...(settings.database
+      ? [{ name: 'database', listen: settings.database.port, ...settings.database }]
+      : []),
+  ].map((r) => ({
+    ...r,
+    socket: path.join(dir, `${r.name}.sock`),
+    ready: path.join(dir, `${r.name}.ready`),
+  }));
+  const hosts = path.join(dir, 'hosts');
+  if (settings.database) {
+    writeFileSync(hosts, `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${settings.database.host}\n`);
+  }
 
   const setup = [
     'set -e',
     ...Object.entries(MOUNTS).map(([sub, target]) => `mount --bind ${quote(path.join(dir, sub))} ${target}`),
+    // A fresh /run, tmpfs as on Amazon Linux 2023; and the database's name, if any.
+    'mount -t tmpfs -o mode=755 tmpfs /run',
+    ...(settings.database ? [`mount --bind ${quote(hosts)} /etc/hosts`] : []),
     'ip link set lo up',
-    ...(s3Port === null
-      ? []
-      : [
-          `${quote(process.execPath)} ${quote(FORWARD)} 127.0.0.1:${s3Port} ${quote(socket)} \\`,
-          `  >${quote(ready)} &`,
-          `for _ in $(seq 100); do [[ -s ${quote(ready)} ]] && break; sleep 0.05; done`,
-          `[[ -s ${quote(ready)} ]] || { echo "twin: the S3 relay did not start" >&2; exit 1; }`,
-        ]),
+    ...routes.flatMap((r) => [
+      `${quote(process.execPath)} ${quote(FORWARD)} 127.0.0.1:${r.listen} ${quote(r.socket)} \\`,
+      `  >${quote(r.ready)} &`,
+      `for _ in $(seq 100); do [[ -s ${quote(r.ready)} ]] && break; sleep 0.05; done`,
+      `[[ -s ${quote(r.ready)} ]] || { echo "twin: the ${r.name} relay did not start" >&2; exit 1; }`,
+    ]),
     'cd /',
     `exec bash ${quote(script)}`,
   ].join('\n');
@@ -169,7 +190,7 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
     ...(settings.watchdogSeconds ? { TWIN_WATCHDOG_SECONDS: String(settings.watchdogSeconds) } : {}),
   };
 
-  const outside = s3Port === null ? null : await relay(socket, `127.0.0.1:${s3Port}`);
+  const outside = await Promise.all(routes.map((r) => relay(r.socket, `127.0.0.1:${r.serverPort}`)));
   const startedAt = Date.now();
   const started = performance.now();
   const milestones: Record<string, number> = {};
@@ -221,6 +242,6 @@ export async function bootInstance(settings: BootSettings): Promise<BootOutcome>
   } finally {
     clearInterval(watch);
     closeSync(consoleFd);
-    outside?.kill();
+    for (const child of outside) child.kill();
   }
 }

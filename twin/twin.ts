@@ -19,6 +19,7 @@ import { EC2_ASSUME_ROLE } from '../infra/policy.ts';
 import { startMoto, type Moto } from './moto.ts';
 import { readOutputs, type StackOutputs } from '../scripts/lib/outputs.ts';
 import { bootInstance, type BootOutcome } from './instance.ts';
+import { makeCa, serveRdsDatabase, type Ca, type ServedDatabase, type TwinPostgres } from './postgres.ts';
 import { UserShell, cloneProject, type Typed } from './user.ts';
 
 /** The settings the twin's user exports, as the README documents them. */
@@ -30,6 +31,11 @@ export type UserSettings = {
   timeLimitMinutes: number;
   /** Folder holding Adult.data and Adult.test (deploy uploads them to the raw zone). */
   dataDir: string;
+  /**
+   * CENSUS_DESTINATION=postgres: the user also sets CENSUS_DB_CA_BUNDLE to the twin's CA, which
+   * stands in for RDS's (postgres.ts).
+   */
+  postgres?: boolean;
 };
 
 /** A boot of the instance: which instance, the run it made (and its run.json), results/ after it. */
@@ -74,9 +80,12 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): string {
   return r.stdout;
 }
 
-/** The AWS CLI against moto, JSON out. */
+/**
+ * The AWS CLI against moto, JSON out. The endpoint given on the command line too: AWS CLI v1
+ * sends RDS's commands in us-east-1 to rds.amazonaws.com whatever AWS_ENDPOINT_URL says.
+ */
 const aws = (env: NodeJS.ProcessEnv, ...args: string[]) => {
-  const out = run('aws', [...args, '--output', 'json'], env);
+  const out = run('aws', [...args, '--output', 'json', '--endpoint-url', env.AWS_ENDPOINT_URL!], env);
   return out.trim() ? JSON.parse(out) : {};
 };
 
@@ -100,6 +109,9 @@ export class Twin {
   private admin!: NodeJS.ProcessEnv;
   private adminArn!: string;
   private user!: UserShell;
+  /** The CA that signs the twin database's certificate, standing in for RDS's (postgres only). */
+  private ca: Ca | null = null;
+  private served: { spec: ServedDatabase; server: TwinPostgres } | null = null;
 
   constructor(
     private readonly settings: UserSettings,
@@ -160,6 +172,7 @@ export class Twin {
     // to the local endpoint (CENSUS_AWS_ENDPOINT for the provider, AWS_ENDPOINT_URL for the SDK
     // and CLI), plus the offline provider mirror. No AWS_REGION: the stack's region is an output.
     const { region, batchSize, everySeconds, timeLimitMinutes, dataDir } = this.settings;
+    if (this.settings.postgres) this.ca = makeCa(path.join(this.scratch, 'ca'), 'rds-stand-in');
     const settings = {
       [ENV.region]: region,
       [ENV.batchSize]: String(batchSize),
@@ -167,6 +180,7 @@ export class Twin {
       [ENV.timeLimitMinutes]: String(timeLimitMinutes),
       [ENV.dataDir]: dataDir,
       [ENV.emulatorEndpoint]: this.moto.endpoint,
+      ...(this.ca && { [ENV.destination]: 'postgres', [ENV.dbCaBundle]: this.ca.cert }),
     };
     this.log(
       `user's settings: ${Object.entries(settings)
@@ -293,6 +307,11 @@ export class Twin {
       aws: awsEnv(this.moto, this.instanceCredentials(id)),
       s3Port: this.moto.port,
       timeLimitMs: this.settings.timeLimitMinutes * 60_000,
+      database: this.served && {
+        host: this.served.spec.host,
+        port: this.served.spec.port,
+        serverPort: this.served.server.serverPort,
+      },
       watch: MILESTONES,
       watchdogSeconds,
     });
@@ -317,6 +336,21 @@ export class Twin {
     return { ...outcome, instanceId: id, run: runId, doc, resultKeys };
   }
 
+  /** RDS's data plane, which moto lacks: the twin's PostgreSQL behind the deployed database (postgres.ts). */
+  async serveDatabase(): Promise<ServedDatabase> {
+    if (!this.ca) throw new Error('the twin serves a database to a postgres journey only');
+    this.served = await serveRdsDatabase((...args) => this.adminCli(...args), this.ca);
+    const { user, host, port, database } = this.served.spec;
+    this.log(`  PostgreSQL for ${user}@${host}:${port}/${database}, TLS only, its certificate the twin CA's`);
+    return this.served.spec;
+  }
+
+  /** SQL on the twin's database, as its superuser (unaligned tuples). */
+  databaseSql(statement: string): string {
+    if (!this.served) throw new Error('no database served');
+    return this.served.server.sql(statement);
+  }
+
   /** The instance role writing where it must not: the error it gets. */
   roleWriteOutsideResults(): string {
     const { bucket, instance_id: instanceId } = this.outputs();
@@ -339,7 +373,10 @@ export class Twin {
     }
   }
 
-  /** Anything of the stack still in moto: buckets, roles, profiles, security groups, live instances. */
+  /**
+   * Anything of the stack still in moto: buckets, roles, profiles, security groups, live
+   * instances, databases, DB subnet groups, secrets.
+   */
   leftovers(): string[] {
     type Named = { RoleName: string; InstanceProfileName: string; GroupName: string };
     type Ec2 = { InstanceId: string; State: { Name: string } };
@@ -360,10 +397,29 @@ export class Twin {
       .Reservations.flatMap((r: { Instances: Ec2[] }) => r.Instances)
       .filter((i: Ec2) => i.State.Name !== 'terminated')
       .map((i: Ec2) => `instance ${i.InstanceId} (${i.State.Name})`);
-    return [...buckets, ...roles, ...profiles, ...groups, ...instances];
+    const databases = a('rds', 'describe-db-instances').DBInstances.map(
+      (d: { DBInstanceIdentifier: string }) => `database ${d.DBInstanceIdentifier}`,
+    );
+    const subnetGroups = a('rds', 'describe-db-subnet-groups').DBSubnetGroups.map(
+      (g: { DBSubnetGroupName: string }) => `DB subnet group ${g.DBSubnetGroupName}`,
+    );
+    const secrets = a('secretsmanager', 'list-secrets').SecretList.map(
+      (x: { Name: string }) => `secret ${x.Name}`,
+    );
+    return [
+      ...buckets,
+      ...roles,
+      ...profiles,
+      ...groups,
+      ...instances,
+      ...databases,
+      ...subnetGroups,
+      ...secrets,
+    ];
   }
 
   async stop(keepScratch: boolean): Promise<void> {
+    this.served?.server.stop();
     await this.moto?.stop();
     if (!keepScratch) rmSync(this.scratch, { recursive: true, force: true });
   }

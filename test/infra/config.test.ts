@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, readConfig, scheduleProblem } from '../../infra/config.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { RDS_CA_BUNDLE, rdsCaBundle, readCaBundle } from '../../infra/cabundle.ts';
+import {
+  ConfigError,
+  DATABASE_WAIT_MINUTES,
+  connectWaitSeconds,
+  readConfig,
+  scheduleProblem,
+} from '../../infra/config.ts';
+import { DEFAULTS } from '../../runner/params.ts';
+import { tempDir } from '../support/fixtures.ts';
 import { DATA_DIR, ROOT } from '../support/cli.ts';
 
 test('defaults: us-east-1, t3.micro (x86_64), no SSH, 30 minutes, the runner schedule, no fixed date', () => {
@@ -12,6 +22,7 @@ test('defaults: us-east-1, t3.micro (x86_64), no SSH, 30 minutes, the runner sch
     instanceType: 't3.micro',
     architecture: 'x86_64',
     ssh: null,
+    postgres: null,
     timeLimitMinutes: 30,
     batchSize: 1630,
     everySeconds: 10,
@@ -43,6 +54,7 @@ test('every setting can be given', () => {
     instanceType: 't4g.small',
     architecture: 'arm64',
     ssh: { keyName: 'laptop', cidr: '198.51.100.0/24' },
+    postgres: null,
     timeLimitMinutes: 45,
     batchSize: 5000,
     everySeconds: 1,
@@ -59,6 +71,8 @@ test('SSH: any key pair name EC2 takes, up to 255 printable ASCII characters; CI
     assert.deepEqual(readConfig(env).ssh, { keyName, cidr: '10.1.0.0/16' });
   }
 });
+
+const POSTGRES = { CENSUS_DESTINATION: 'postgres' };
 
 const rejects: [NodeJS.ProcessEnv, RegExp][] = [
   [{ CENSUS_REGION: 'Europe' }, /^CENSUS_REGION: "Europe" is not an AWS region/],
@@ -122,6 +136,40 @@ const rejects: [NodeJS.ProcessEnv, RegExp][] = [
     { CENSUS_AWS_ENDPOINT: 'https://s3.amazonaws.com' },
     /^CENSUS_AWS_ENDPOINT: .* must be a local emulator on loopback/,
   ],
+  [
+    { CENSUS_DESTINATION: 'mysql' },
+    /^CENSUS_DESTINATION: "mysql" is not a destination: sqlite \(the default\) or postgres$/,
+  ],
+  [{ CENSUS_DESTINATION: 'Postgres' }, /^CENSUS_DESTINATION: "Postgres" is not a destination/],
+  [
+    { CENSUS_DB_CIDR: '203.0.113.7/32' },
+    /^CENSUS_DB_CIDR applies to a PostgreSQL database: set CENSUS_DESTINATION=postgres too$/,
+  ],
+  [
+    { CENSUS_DESTINATION: 'sqlite', CENSUS_DB_CA_BUNDLE: 'ca.pem' },
+    /^CENSUS_DB_CA_BUNDLE applies to a PostgreSQL database/,
+  ],
+  [
+    { ...POSTGRES, CENSUS_DB_CIDR: '0.0.0.0/0' },
+    /^CENSUS_DB_CIDR: "0.0.0.0\/0" opens the database to the whole internet; give your own address/,
+  ],
+  [
+    { ...POSTGRES, CENSUS_DB_CIDR: '198.51.100.0/23' },
+    /^CENSUS_DB_CIDR: "198.51.100.0\/23" admits 512 addresses to the database; .* \(a \/24 at most\)$/,
+  ],
+  [
+    { ...POSTGRES, CENSUS_DB_CIDR: '203.0.113.7/24' },
+    /^CENSUS_DB_CIDR: "203.0.113.7\/24" is not a network address: 203.0.113.0\/24, or 203.0.113.7\/32 for/,
+  ],
+  [{ ...POSTGRES, CENSUS_DB_CIDR: '203.0.113.7' }, /^CENSUS_DB_CIDR: "203.0.113.7" is not an IPv4 CIDR/],
+  [
+    { ...POSTGRES, CENSUS_DB_CA_BUNDLE: 'no/such/ca.pem' },
+    /^CENSUS_DB_CA_BUNDLE: "no\/such\/ca.pem" cannot be read \(ENOENT\)$/,
+  ],
+  [
+    { ...POSTGRES, CENSUS_DB_CA_BUNDLE: 'package.json' },
+    /^CENSUS_DB_CA_BUNDLE: "package.json" holds no PEM certificate/,
+  ],
 ];
 
 for (const [env, message] of rejects) {
@@ -134,19 +182,24 @@ for (const [env, message] of rejects) {
 }
 
 test('the app (cdktf synth) stops with exit 2 and the message, before any work', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, CENSUS_EVERY_SECONDS: '7', CDKTF_OUTDIR: '/nonexistent' },
-    encoding: 'utf8',
-  });
+  const app = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, CDKTF_OUTDIR: '/nonexistent' },
+      encoding: 'utf8',
+    });
+  const r = app({ CENSUS_EVERY_SECONDS: '7' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^census-etl infra: CENSUS_EVERY_SECONDS: "7" must be one of/);
+  const destination = app({ CENSUS_DESTINATION: 'mysql' });
+  assert.equal(destination.status, 2);
+  assert.match(destination.stderr, /^census-etl infra: CENSUS_DESTINATION: "mysql" is not a destination/);
 });
 
 test('a schedule that cannot finish within the time limit is refused, with the arithmetic', () => {
   const lines = 48_845;
   const limit = (batchSize: number, everySeconds: number, timeLimitMinutes: number) =>
-    scheduleProblem(lines, { batchSize, everySeconds, timeLimitMinutes });
+    scheduleProblem(lines, { batchSize, everySeconds, timeLimitMinutes, postgres: null });
   assert.equal(limit(1630, 10, 30), null, 'the default: 30 batches, 5 min of loading');
   assert.equal(limit(1630, 10, 10), null, '5 min + 5 min fits 10 exactly');
   const slow = limit(100, 60, 30);
@@ -176,5 +229,53 @@ test('the app refuses such a schedule before any work: exit 2, the message', () 
   assert.match(
     r.stderr,
     /^census-etl infra: CENSUS_BATCH_SIZE=100 and CENSUS_EVERY_SECONDS=60 need ceil\(48845 lines/m,
+  );
+});
+
+test('CENSUS_DESTINATION=postgres: the vendored RDS bundle, pinned; the instance only, or a /24', () => {
+  assert.equal(readConfig({ CENSUS_DESTINATION: 'sqlite' }).postgres, null);
+  const rds = { file: RDS_CA_BUNDLE.file, sha256: RDS_CA_BUNDLE.sha256, certificates: 102 };
+  assert.deepEqual(readConfig(POSTGRES).postgres, { caBundle: rds, clientCidr: null });
+  for (const cidr of ['203.0.113.7/32', '198.51.100.0/24', '198.51.100.128/25']) {
+    assert.equal(readConfig({ ...POSTGRES, CENSUS_DB_CIDR: cidr }).postgres?.clientCidr, cidr);
+  }
+  const own = readConfig({ ...POSTGRES, CENSUS_DB_CA_BUNDLE: 'infra/rds/global-bundle.pem' });
+  assert.deepEqual(own.postgres?.caBundle, rds, 'relative to the project folder');
+});
+
+test('the CA bundle: PEM CA certificates only; the vendored one must be byte for byte the pinned one', () => {
+  const dir = tempDir();
+  const file = (name: string, text: string) => {
+    writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const bundle = readFileSync(RDS_CA_BUNDLE.file, 'utf8');
+  const [first] = bundle.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/)!;
+  assert.equal(readCaBundle(file('one.pem', `${first}\n`)).certificates, 1);
+  const broken = first.replace(/[A-Za-z0-9+/]{20}\n/, 'not base64 at all!!\n');
+  assert.throws(() => readCaBundle(file('broken.pem', broken)), /^Error: certificate 1 does not parse/);
+  const changed = file('changed.pem', bundle.replace(first, ''));
+  assert.equal(readCaBundle(changed).certificates, 101);
+  assert.throws(
+    () => rdsCaBundle(changed),
+    /has SHA-256 \w{64}, not the pinned 05c6b4a9\w+ of https:\/\/truststore\.pki\.rds\.amazonaws\.com\//,
+  );
+});
+
+test('a PostgreSQL run also budgets the wait for its database: every connect attempt timing out', () => {
+  // 6 attempts of 30 s, and 1 + 2 + 4 + 8 + 16 s between them.
+  assert.equal(connectWaitSeconds(DEFAULTS.retry), 211);
+  assert.equal(DATABASE_WAIT_MINUTES, 4);
+  const postgres = readConfig(POSTGRES).postgres;
+  const at = (timeLimitMinutes: number) =>
+    scheduleProblem(48_845, { batchSize: 1630, everySeconds: 10, timeLimitMinutes, postgres });
+  assert.equal(at(14), null, '5 min of loading, 5 to boot and publish, 4 for the database');
+  assert.equal(
+    at(13),
+    'CENSUS_BATCH_SIZE=1630 and CENSUS_EVERY_SECONDS=10 need ceil(48845 lines / 1630) = ' +
+      '30 batches × 10 s = ' +
+      '5 min, plus 5 min to boot and publish and 4 min for the database to accept connections: 14 min, ' +
+      'more than CENSUS_TIME_LIMIT_MINUTES=13. ' +
+      'Raise the batch size or the limit (up to 720), or shorten the interval.',
   );
 });

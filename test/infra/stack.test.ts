@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import path from 'node:path';
 import { stateFile } from '../../infra/config.ts';
-import { RELEASE_FILES, ROOT } from '../../infra/layout.ts';
+import { RELEASE_FILES, ROOT, releaseFiles } from '../../infra/layout.ts';
 import { AWS_PROVIDER_CONSTRAINT } from '../../infra/stack.ts';
 import { only, synth, type Synth } from './synth.ts';
 
@@ -214,7 +214,12 @@ test('provider: the constraint accepts the mirror 5.100.0; real AWS unless a loc
 test('uploads: the release files, the raw zone by date; params name the release, raw keys, results/', () => {
   const keys = Object.values(json.resource.aws_s3_object).map((o) => o.key);
   const release = keys.filter((k) => k.startsWith('runner/')).map((k) => k.replace(/^runner\/\w{16}\//, ''));
-  assert.deepEqual(release.sort(), Object.values(RELEASE_FILES).sort());
+  assert.deepEqual(
+    release.sort(),
+    releaseFiles(false)
+      .map((f) => RELEASE_FILES[f])
+      .sort(),
+  );
   const partition =
     /^raw\/census\/adult\/\$\{terraform_data\.[\w-]+\.output\.partition\}\/Adult\.(data|test)$/;
   assert.equal(keys.filter((k) => partition.test(k)).length, 2);

@@ -5,11 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { INSTANCE, RELEASE_FILES } from '../../infra/layout.ts';
+import { INSTANCE, RELEASE_FILES, releaseFiles } from '../../infra/layout.ts';
 import { userData } from '../../infra/userdata.ts';
 import { requireTool } from '../support/tools.ts';
 
-const input = { region: 'eu-west-3', bucket: 'census-etl-123', release: 'abc', timeLimitMinutes: 25 };
+const input = {
+  region: 'eu-west-3',
+  bucket: 'census-etl-123',
+  release: 'abc',
+  timeLimitMinutes: 25,
+  postgres: null,
+};
 const script = userData({ ...input, architecture: 'x86_64' });
 const lines = script.split('\n');
 const at = (pattern: RegExp) => {
@@ -62,14 +68,14 @@ test('installs Node 24 only, fetches exactly the release files, installs and com
   const fetched = fetches.map((l) => l.split(' ').slice(-2).join(' '));
   assert.deepEqual(
     fetched,
-    Object.values(RELEASE_FILES).map((f) => `"s3://census-etl-123/runner/abc/${f}" "/opt/census-etl/${f}"`),
+    releaseFiles(false)
+      .map((f) => RELEASE_FILES[f])
+      .map((f) => `"s3://census-etl-123/runner/abc/${f}" "/opt/census-etl/${f}"`),
   );
-  assert.deepEqual(Object.values(RELEASE_FILES), [
-    'cli.mjs',
-    'parser.mjs',
-    'better_sqlite3.node',
-    'params.json',
-  ]);
+  assert.deepEqual(
+    releaseFiles(false).map((f) => RELEASE_FILES[f]),
+    ['cli.mjs', 'parser.mjs', 'better_sqlite3.node', 'params.json'],
+  );
   assert.match(script, /^export AWS_REGION=eu-west-3 AWS_DEFAULT_REGION=eu-west-3$/m);
   assert.doesNotMatch(script, /\bnpm|npx|node-gyp|make|gcc|curl|wget|git\b/);
 });
@@ -103,10 +109,15 @@ test('no "${" or "%{" anywhere: Terraform would read them as its own templates',
   assert.doesNotMatch(script, /\$\{|%\{/);
 });
 
-test('passes shellcheck', (t) => {
+const SECRET = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:rds!db-5f2a-AbCdEf';
+const withDatabase = userData({ ...input, architecture: 'x86_64', postgres: { secretArn: SECRET } });
+
+test('passes shellcheck, with SQLite and with PostgreSQL', (t) => {
   if (!requireTool(t, 'shellcheck')) return;
-  const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: script, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stdout);
+  for (const text of [script, withDatabase]) {
+    const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: text, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout);
+  }
 });
 
 test('shellcheck does catch a broken user-data (the check above can fail)', (t) => {
@@ -114,4 +125,59 @@ test('shellcheck does catch a broken user-data (the check above can fail)', (t) 
   const broken = script.replace(`mkdir -p ${INSTANCE.logDir}`, 'mkdir -p $HOME/x');
   const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: broken, encoding: 'utf8' });
   assert.notEqual(r.status, 0);
+});
+
+test('SQLite: no secret, no password file, no CA bundle', () => {
+  assert.doesNotMatch(script, /secretsmanager|EnvironmentFile|\/run\/|database-ca|PGPASSWORD/);
+});
+
+test('PostgreSQL: fetches the CA bundle too, then the password from the secret, before the loader', () => {
+  const text = withDatabase.split('\n');
+  const line = (pattern: RegExp) => {
+    const i = text.findIndex((l) => pattern.test(l));
+    assert.notEqual(i, -1, `no line matches ${pattern}`);
+    return i;
+  };
+  const ca = 'aws s3 cp --only-show-errors "s3://census-etl-123/runner/abc/database-ca.pem" ';
+  assert.ok(text.includes(`${ca}"/opt/census-etl/database-ca.pem"`));
+  assert.ok(line(/database-ca\.pem/) < line(/^password_secret=/));
+  assert.equal(text.filter((l) => l.includes(SECRET)).length, 1, 'the ARN, once, in a variable');
+  assert.ok(text.includes(`password_secret="${SECRET}"`));
+  const read = 'aws secretsmanager get-secret-value --secret-id "$password_secret" --query SecretString';
+  assert.ok(text.includes(`  ${read} --output text |`));
+  assert.ok(text.includes(`    node-24 -e "$password_line" >${INSTANCE.databaseEnv}`));
+  // Root's alone: a folder only root may enter, the file made under umask 077, in a subshell.
+  assert.ok(line(/^install -d -m 700 \/run\/census-etl$/) < line(/^ {2}umask 077$/));
+  assert.ok(line(/^ {2}umask 077$/) < line(/secretsmanager get-secret-value/));
+  assert.ok(line(/^why="reading the database password from Secrets Manager/) < line(/get-secret-value/));
+  assert.ok(line(/get-secret-value/) < line(/^if systemctl start/));
+  const unit = withDatabase.slice(withDatabase.indexOf('<<UNIT\n'), withDatabase.indexOf('\nUNIT\n'));
+  assert.match(unit, /^Environment=AWS_REGION=eu-west-3\nEnvironmentFile=\/run\/census-etl\/database\.env$/m);
+  assert.doesNotMatch(withDatabase, /set -x|echo "\$password|cat .*database\.env/);
+  assert.doesNotMatch(withDatabase, /\$\{|%\{/, 'no Terraform template but the ARN the stack puts there');
+});
+
+/** The password line's JavaScript, run as the user-data runs it, on `secret` (stdin). */
+function passwordLine(secret: string) {
+  const js = /^password_line='([^']*)'$/m.exec(withDatabase)![1];
+  return spawnSync(process.execPath, ['-e', js], { input: secret, encoding: 'utf8' });
+}
+
+test('the password becomes PGPASSWORD="…" with systemd\'s double-quote escapes; nothing else', () => {
+  const password = 'a$b`c\\d"e!#%&*()[]{}~^\'z';
+  const r = passwordLine(JSON.stringify({ username: 'census', password }));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'PGPASSWORD="a\\$b\\`c\\\\d\\"e!#%&*()[]{}~^\'z"\n');
+  assert.equal(r.stderr, '');
+});
+
+test('a secret that is no JSON, or holds no printable password, fails without showing any of it', () => {
+  const secrets = ['{"password": "hunter2', '{"user": "hunter2"}', '{"password": "hun\\nter2"}', 'hunter2'];
+  for (const secret of secrets) {
+    const r = passwordLine(secret);
+    assert.equal(r.status, 1, secret);
+    assert.equal(r.stdout, '', secret);
+    assert.ok(!r.stderr.includes('hunter') && !r.stderr.includes('nter2'), r.stderr);
+    assert.match(r.stderr, /the secret holds no password of printable ASCII \(not shown\)/);
+  }
 });

@@ -9,13 +9,16 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** For `test(name, { skip: skipUnless('moto_server') }, ...)`: false when present, else why. */
-export function skipUnless(cmd: string): string | false {
-  if (hasCommand(cmd)) return false;
-  const why = `${cmd} is not installed`;
+/** For what is not a command on PATH: false when `present`, else `why` (under CI=true, an error). */
+export function skipUnlessPresent(present: boolean, why: string): string | false {
+  if (present) return false;
   if (process.env.CI === 'true') throw new Error(`${why} (CI=true: .ci/run must install it)`);
   return why;
 }
+
+/** For `test(name, { skip: skipUnless('moto_server') }, ...)`: false when present, else why. */
+export const skipUnless = (cmd: string): string | false =>
+  skipUnlessPresent(hasCommand(cmd), `${cmd} is not installed`);
 
 /** Inside a test: true when it may go on; otherwise skips it (or, under CI, fails). */
 export function requireTool(t: TestContext, cmd: string): boolean {

@@ -1,16 +1,22 @@
 /**
  * The twin's instance is as bare as Amazon Linux 2023: a boot that tries to compile or to
- * download anything fails there exactly as it would on AWS; only the S3 endpoint answers.
+ * download anything fails there exactly as it would on AWS; only the S3 endpoint answers, and
+ * the database moto reports, when the twin serves one: by its name, TLS verified, the secret's
+ * credentials only.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { hostArchitecture } from '../../infra/architecture.ts';
 import { startMoto, freePort, type Moto } from '../../twin/moto.ts';
 import { bootInstance, type BootOutcome } from '../../twin/instance.ts';
 import { userData } from '../../infra/userdata.ts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeCa, postgresBin, serveRdsDatabase } from '../../twin/postgres.ts';
 import { tempDir } from '../support/fixtures.ts';
-import { skipUnless } from '../support/tools.ts';
+import { skipUnless, skipUnlessPresent } from '../support/tools.ts';
 
 const skip = skipUnless('unshare') || skipUnless('ip') || skipUnless('moto_server') || skipUnless('aws');
 let moto: Moto;
@@ -102,7 +108,13 @@ test('no route but to S3: npm, registry, GitHub, other local ports fail; S3 answ
 const otherArch = 'the real user-data on another architecture: stops before installing, uploads its log';
 test(`${otherArch}, powers off`, { skip }, async () => {
   const other = hostArchitecture() === 'x86_64' ? 'arm64' : 'x86_64';
-  const input = { region: 'us-east-1', bucket: 'nowhere', release: 'x', timeLimitMinutes: 30 };
+  const input = {
+    region: 'us-east-1',
+    bucket: 'nowhere',
+    release: 'x',
+    timeLimitMinutes: 30,
+    postgres: null,
+  };
   const r = await boot(userData({ ...input, architecture: other }), true);
   assert.equal(r.ended, 'powered off');
   assert.deepEqual(r.calls, ['shutdown -h +30', 'shutdown -h now'], 'no dnf, nothing fetched');
@@ -113,3 +125,96 @@ test(`${otherArch}, powers off`, { skip }, async () => {
     /failed \(exit 1\): this release's .*; uploading this log and run\.json to s3:\/\/nowhere\/results\//,
   );
 });
+
+/** Who psql is, and over TLS or not. */
+const WHO = 'SELECT current_user, ssl';
+
+const noDatabase =
+  skip ||
+  skipUnless('openssl') ||
+  skipUnless('psql') ||
+  skipUnlessPresent(
+    postgresBin() !== null,
+    'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)',
+  );
+
+test(
+  'the database moto reports: at its name and port, TLS verified, its secret only',
+  { skip: noDatabase },
+  async () => {
+    const env = { ...process.env, ...moto.env };
+    const aws = (...args: string[]) => {
+      const endpoint = ['--endpoint-url', moto.endpoint]; // see twin.ts: AWS CLI v1 and RDS
+      const r = spawnSync('aws', [...args, '--output', 'json', ...endpoint], { env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const create = ['rds', 'create-db-instance', '--db-instance-identifier', 'census-etl-endpoint'];
+    create.push('--engine', 'postgres', '--engine-version', '18', '--db-instance-class', 'db.t4g.micro');
+    create.push('--allocated-storage', '20', '--db-name', 'census', '--master-username', 'census');
+    aws(...create, '--manage-master-user-password');
+    const dir = tempDir('census-endpoint-');
+    const ca = makeCa(path.join(dir, 'ca'), 'rds-stand-in');
+    const other = makeCa(path.join(dir, 'other'), 'other');
+    const { spec, server } = await serveRdsDatabase(aws, ca);
+    try {
+      assert.match(spec.host, /^census-etl-endpoint\.aaaaaaaaaa\.us-east-1\.rds\.amazonaws\.com$/);
+      assert.deepEqual([spec.port, spec.user, spec.database], [5432, 'census', 'census']);
+      const [db] = aws('rds', 'describe-db-instances').DBInstances;
+      const secret = aws('secretsmanager', 'get-secret-value', '--secret-id', db.MasterUserSecret.SecretArn);
+      assert.equal(JSON.parse(secret.SecretString).password, spec.password, 'the password the secret holds');
+      const password = path.join(dir, 'password');
+      writeFileSync(password, spec.password);
+      const conninfo = (more: string) => `"host=${spec.host} port=5432 dbname=census user=census ${more}"`;
+      const psql = (info: string, pass = `"$(cat ${password})"`) =>
+        `PGPASSWORD=${pass} psql -X -A -t -c "${WHO} FROM pg_stat_ssl WHERE pid = pg_backend_pid()" ${info}`;
+      const checks = {
+        named: `getent hosts ${spec.host}`,
+        verified: psql(conninfo(`sslmode=verify-full sslrootcert=${ca.cert}`)),
+        otherCa: psql(conninfo(`sslmode=verify-full sslrootcert=${other.cert}`)),
+        noTls: psql(conninfo('sslmode=disable')),
+        wrongPassword: psql(conninfo(`sslmode=verify-full sslrootcert=${ca.cert}`), 'not-the-password'),
+        byAddress: psql(
+          `"host=127.0.0.1 port=5432 dbname=census user=census sslmode=verify-full sslrootcert=${ca.cert}"`,
+        ),
+        serverPort: psql(conninfo(`port=${server.serverPort} sslmode=verify-full sslrootcert=${ca.cert}`)),
+      };
+      const r = await bootInstance({
+        dir: tempDir('census-boot-'),
+        userData: each(...Object.values(checks)),
+        aws: { ...moto.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+        s3Port: null,
+        database: { host: spec.host, port: spec.port, serverPort: server.serverPort },
+        timeLimitMs: 60_000,
+      });
+      const out = (c: string) => r.console.slice(r.console.indexOf(`## ${c}\n`)).split('\n=> ')[0];
+      assert.equal(statusOf(r.console, checks.named), 0);
+      assert.match(
+        out(checks.named),
+        new RegExp(`^127\\.0\\.0\\.1 +${spec.host.replaceAll('.', '\\.')}$`, 'm'),
+      );
+      assert.equal(statusOf(r.console, checks.verified), 0, out(checks.verified));
+      assert.match(out(checks.verified), /^census\|t$/m, 'the master user, over TLS');
+      const refused: [string, RegExp][] = [
+        [checks.otherCa, /SSL error: certificate verify failed/],
+        [
+          checks.noTls,
+          /no pg_hba\.conf entry for host "127\.0\.0\.1", user "census", database "census", no encryption/,
+        ],
+        [checks.wrongPassword, /password authentication failed for user "census"/],
+        [
+          checks.byAddress,
+          /server certificate for "census-etl-endpoint\.\S+" (\(and \d other names?\) )?does not match/,
+        ],
+        [checks.serverPort, /Connection refused/],
+      ];
+      for (const [check, why] of refused) {
+        assert.equal(statusOf(r.console, check), 2, check);
+        assert.match(out(check), why);
+      }
+      assert.ok(!r.console.includes(spec.password), 'the password is never printed');
+    } finally {
+      server.stop();
+    }
+  },
+);
