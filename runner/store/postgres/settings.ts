@@ -221,7 +221,9 @@ export function postgresSettings(url: string, env: NodeJS.ProcessEnv = process.e
   };
   const fallback = (sslmode === 'prefer' || sslmode === 'allow') && client.ssl !== false;
   const shownHost = host.startsWith('/') ? encodeURIComponent(host) : net.isIPv6(host) ? `[${host}]` : host;
-  const root = s.sslrootcert ? `&sslrootcert=${encodeURIComponent(s.sslrootcert.value)}` : '';
+  // The path stays readable: only what would end the parameter or the URL is encoded.
+  const rootFile = s.sslrootcert?.value.replace(/[%&#\s]/g, encodeURIComponent);
+  const root = rootFile ? `&sslrootcert=${rootFile}` : '';
   const display =
     `postgres://${encodeURIComponent(user)}@${shownHost}:${port}/${encodeURIComponent(database)}` +
     `?sslmode=${sslmode}${root}`;

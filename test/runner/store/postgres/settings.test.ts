@@ -1,6 +1,6 @@
 /** Connection settings read as libpq reads them, TLS per sslmode, and no password in what is shown. */
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -108,6 +108,18 @@ test('connect_timeout is read as libpq reads it: 0 or less waits forever, 1 mean
   const timeout = (t: string) =>
     settings(`postgres://h/d?connect_timeout=${t}`).client.connectionTimeoutMillis;
   assert.deepEqual(['0', '-3', '1', '5'].map(timeout), [0, 0, 2000, 5000]);
+});
+
+test('the display names the root certificates file, readable, so that messages about trust can', () => {
+  const dir = path.join(tempDir(), 'rds certs');
+  mkdirSync(dir);
+  const root = path.join(dir, 'global-bundle.pem');
+  writeFileSync(root, 'x');
+  const s = settings(`postgres://u@h/d?sslmode=verify-full&sslrootcert=${encodeURIComponent(root)}`);
+  assert.equal(
+    s.display,
+    `postgres://u@h:5432/d?sslmode=verify-full&sslrootcert=${root.replace(' ', '%20')}`,
+  );
 });
 
 test('sslmode disable: no TLS, and nothing to fall back to', () => {
