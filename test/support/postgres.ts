@@ -144,12 +144,20 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    process.removeListener('exit', stop);
+    process
+      .removeListener('exit', stop)
+      .removeListener('SIGINT', stopAndDie)
+      .removeListener('SIGTERM', stopAndDie);
     if (existsSync(path.join(data, 'postmaster.pid')))
       spawnSync(...asOwner('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']));
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', stop);
+  // A test process ends, or is interrupted (a timeout, ^C): the server must not outlive it.
+  const stopAndDie = (signal: NodeJS.Signals) => {
+    stop();
+    process.kill(process.pid, signal);
+  };
+  process.once('exit', stop).once('SIGINT', stopAndDie).once('SIGTERM', stopAndDie);
   return {
     host: '127.0.0.1',
     port,

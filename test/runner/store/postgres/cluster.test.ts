@@ -1,5 +1,7 @@
 /** The throwaway cluster the PostgreSQL tests use: what it promises, and its outage and cleanup. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -126,4 +128,19 @@ test('stop() shuts the server and removes its folder', { skip }, async () => {
   cluster.stop();
   assert.equal(existsSync(cluster.dir), false);
   assert.equal((await failure(cluster.url({ params: 'sslmode=disable' }))).code, 'ECONNREFUSED');
+});
+
+test('a test process interrupted (SIGTERM, SIGINT) takes its cluster with it', { skip }, async () => {
+  const helper = new URL('../../../support/postgres.ts', import.meta.url).href;
+  const script = `const c = await (await import('${helper}')).startPostgres(); console.log(c.dir); setInterval(() => {}, 1000);`;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+    const [dir] = (await once(child.stdout, 'data')).map((d: Buffer) => d.toString().trim());
+    const pid = Number(readFileSync(`${dir}/data/postmaster.pid`, 'utf8').split('\n')[0]);
+    child.kill(signal);
+    const [, signalled] = await once(child, 'exit');
+    assert.equal(signalled, signal, 'the process still dies of the signal');
+    assert.equal(existsSync(dir), false);
+    assert.ok(await exits(pid), 'the server stopped');
+  }
 });

@@ -11,7 +11,7 @@ import { postgresSettings } from '../../../../runner/store/postgres/settings.ts'
 import { tempDir } from '../../../support/fixtures.ts';
 import { skipUnlessPostgres, startPostgres, type TestPostgres } from '../../../support/postgres.ts';
 
-test('csvField: quotes only when needed, "" apart from NULL, numbers and booleans as PostgreSQL reads them', () => {
+test('csvField: quotes only when needed, "" is not NULL, numbers and booleans as PostgreSQL reads', () => {
   const cases: [CsvValue, string][] = [
     ['plain text', 'plain text'],
     ['', '""'],

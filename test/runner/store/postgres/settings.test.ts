@@ -145,7 +145,7 @@ test('verify-full checks the host name against the certificate; verify-ca and re
   );
 });
 
-test('prefer, allow and no sslmode: TLS checked in full, and the same without TLS for a server that has none', () => {
+test('prefer, allow or no sslmode: TLS checked in full, or no TLS for a server that has none', () => {
   for (const query of ['sslmode=prefer', 'sslmode=allow', '']) {
     const s = settings(`postgres://db.example/d?${query}`);
     const tls = s.client.ssl as ConnectionOptions;
@@ -216,7 +216,7 @@ test('a bad setting is named, with where it came from, and the password is not',
   }
 });
 
-test('a password with @, : and / percent-encoded: decoded for the server, never displayed, listed as secret', () => {
+test('a password with @, : and / percent-encoded: decoded, never displayed, listed as secret', () => {
   const password = 'p@ss:w/rd';
   const encoded = encodeURIComponent(password);
   const s = settings(`postgres://loader:${encoded}@h:5432/census?sslmode=disable`);
