@@ -195,6 +195,7 @@ function connectTimeoutMs(setting: Setting | undefined): number {
   return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000;
 }
 
+/** The settings for a postgres:// or postgresql:// URL (a --db), completed from `env`. */
 export function postgresSettings(url: string, env: NodeJS.ProcessEnv = process.env): PostgresSettings {
   const { settings: s, rawSecrets } = fromUrl(url);
   for (const [key, name] of Object.entries(ENV) as [Key, string][])
@@ -219,6 +220,7 @@ export function postgresSettings(url: string, env: NodeJS.ProcessEnv = process.e
     // libpq ignores sslmode on unix sockets, where the server offers no TLS.
     ssl: sslmode === 'disable' || host.startsWith('/') ? false : tlsOptions(sslmode, host, s),
   };
+  // allow tries TLS first, as prefer does (libpq's allow tries without TLS first).
   const fallback = (sslmode === 'prefer' || sslmode === 'allow') && client.ssl !== false;
   const shownHost = host.startsWith('/') ? encodeURIComponent(host) : net.isIPv6(host) ? `[${host}]` : host;
   // The path stays readable: only what would end the parameter or the URL is encoded.
