@@ -132,7 +132,10 @@ test('stop() shuts the server and removes its folder', { skip }, async () => {
 
 test('a test process interrupted (SIGTERM, SIGINT) takes its cluster with it', { skip }, async () => {
   const helper = new URL('../../../support/postgres.ts', import.meta.url).href;
-  const script = `const c = await (await import('${helper}')).startPostgres(); console.log(c.dir); setInterval(() => {}, 1000);`;
+  // Starts a cluster, says where, and waits to be stopped.
+  const script =
+    `const cluster = await (await import('${helper}')).startPostgres();` +
+    'console.log(cluster.dir); setInterval(() => {}, 1000);';
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
     const [dir] = (await once(child.stdout, 'data')).map((d: Buffer) => d.toString().trim());
