@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../infra/moto.ts';
+import { freePort } from '../../twin/moto.ts';
 import { tempDir } from './fixtures.ts';
 
 const PG_ROOT = '/usr/lib/postgresql';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { freePort } from '../../../../infra/moto.ts';
+import { freePort } from '../../../../twin/moto.ts';
 import { explainPostgresError, serverRefusedTls } from '../../../../runner/store/postgres/errors.ts';
 import { postgresSettings, type PostgresSettings } from '../../../../runner/store/postgres/settings.ts';
 import { tempDir } from '../../../support/fixtures.ts';
