@@ -5,14 +5,14 @@
  */
 import './shared/memory.ts'; // first: it sets how V8 sizes the heap while the rest loads
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, resolveParams, type Overrides } from './params.ts';
 import { UsageError } from './shared/errors.ts';
 import { RUN_ID } from './publish/results.ts';
 import { RunFailed, publishJob, runJob } from './pipeline.ts';
 import { StoppedError } from './load/schedule.ts';
-import { readStatus, type Status } from './store/store.ts';
+import { isPostgresUrl, openStore, type Status } from './store/store.ts';
+import { printable, redact } from './shared/redact.ts';
 import { END_REPORT_TIMEOUT_MS } from './run.ts';
 
 const positiveInt = (value: string) => {
@@ -32,23 +32,26 @@ const stop = new AbortController();
 /** Whether a job is under way that records its own stop (then it gets a few seconds for that). */
 let jobRunning = false;
 
-type Counts = { linesRead: number; lines: number; loaded: number; quarantined: number; skipped: number };
+type Counts = { recordsRead: number; records: number; loaded: number; quarantined: number; skipped: number };
 const countsRow = (name: string, c: Counts) =>
-  `  ${name.padEnd(14)} ${String(c.linesRead).padStart(8)}/${String(c.lines).padEnd(8)} lines  ` +
+  `  ${name.padEnd(14)} ${String(c.recordsRead).padStart(8)}/${String(c.records).padEnd(8)} records  ` +
   `${String(c.loaded).padStart(8)} loaded  ${String(c.quarantined).padStart(5)} quarantined  ` +
   `${String(c.skipped).padStart(5)} skipped`;
 
 function formatStatus(s: Status, db: string): string {
   const t = s.totals;
   return [
-    `database ${db}: ${s.complete ? 'complete' : 'in progress'}, ${t.percent}% of ${t.lines} lines`,
+    `database ${db}: ${s.complete ? 'complete' : 'in progress'}, ${t.percent}% of ${t.records} records`,
     `run: ${s.run.id ?? 'none yet'}${s.run.release ? ` (release ${s.run.release})` : ''}`,
     ...s.sources.map((x) => countsRow(x.name, x)),
     countsRow('total', t),
     `batches: ${s.batches.count}, last committed ${s.batches.lastAt ?? 'never'}, ` +
       `ms p50 ${s.batches.msP50 ?? '-'} p99 ${s.batches.msP99 ?? '-'}`,
     ...(s.quarantineReasons.length
-      ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${r.reason}`)]
+      ? ['quarantine reasons:', ...s.quarantineReasons.map((r) => `  ${r.count} × ${printable(r.reason)}`)]
+      : []),
+    ...(s.otherReasons.reasons
+      ? [`  … and ${s.otherReasons.reasons} other reasons (${s.otherReasons.records} records)`]
       : []),
     `published: ${s.run.publishedAt ? `${s.run.publishedTo} at ${s.run.publishedAt}` : 'no'}`,
   ].join('\n');
@@ -56,7 +59,10 @@ function formatStatus(s: Status, db: string): string {
 
 export function buildCli(): Command {
   const program = new Command('census-etl')
-    .description('Loads the US Census Adult dataset into SQLite on a schedule, then publishes it.')
+    .description(
+      'Loads a dataset (a Frictionless Data Package; by default US Census Adult) into SQLite or ' +
+        'PostgreSQL on a schedule, then publishes it.',
+    )
     .exitOverride()
     .showHelpAfterError();
 
@@ -64,11 +70,15 @@ export function buildCli(): Command {
     .command('run', { isDefault: true })
     .description('load the sources in batches on the schedule, then publish (the default command)')
     .option('--params <file>', 'parameters JSON file: a local path or s3://bucket/key')
-    .option('--db <path>', `SQLite database to load into (default ${DEFAULTS.database})`)
+    .option(
+      '--dataset <descriptor>',
+      'the dataset: a datapackage.json (local path, s3:// or https://); default: Adult, built in',
+    )
+    .option('--db <database>', `SQLite file or postgres:// URL to load into (default ${DEFAULTS.database})`)
     .option(
       '--data-dir <dir>',
-      'load Adult.data and Adult.test from this folder as they are ' +
-        '(default: $CENSUS_DATA_DIR, else download)',
+      "read the dataset's files from this folder, under their own names, as they are " +
+        '(default for Adult: $CENSUS_DATA_DIR, else download)',
     )
     .option('--batch-size <n>', `records per batch (default ${DEFAULTS.batchSize})`, positiveInt)
     .option(
@@ -90,6 +100,7 @@ export function buildCli(): Command {
     )
     .action(async (o) => {
       const overrides: Overrides = {
+        dataset: o.dataset,
         database: o.db,
         dataDir: o.dataDir,
         batchSize: o.batchSize,
@@ -112,7 +123,10 @@ export function buildCli(): Command {
     .command('publish')
     .description('publish a complete database (database, log, summary) under its run, without its sources')
     .option('--params <file>', 'parameters JSON file, local or s3://bucket/key (its results, log, retry)')
-    .option('--db <path>', `the complete SQLite database (default ${DEFAULTS.database})`)
+    .option(
+      '--db <database>',
+      `the complete database: SQLite file or postgres:// URL (default ${DEFAULTS.database})`,
+    )
     .option('--log <path>', `log file, published with it (default ${DEFAULTS.log})`)
     .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to').argParser(resultsOption))
     .action(async (o) => {
@@ -124,18 +138,18 @@ export function buildCli(): Command {
   program
     .command('status')
     .description("print a database's progress: batches, rows loaded, quarantined and skipped, per source")
-    .option('--db <path>', 'SQLite database', DEFAULTS.database)
+    .option('--db <database>', 'SQLite file or postgres:// URL', DEFAULTS.database)
     .option('--json', 'print JSON, for machines')
-    .action((o) => {
-      if (!existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
-      const db = new Database(o.db, { readonly: true, fileMustExist: true });
+    .action(async (o) => {
+      if (!isPostgresUrl(o.db) && !existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
+      const store = await openStore(o.db, { dataset: null, readOnly: true });
       try {
-        const status = readStatus(db);
+        const status = await store.status();
         process.stdout.write(
-          o.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status, o.db)}\n`,
+          o.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status, store.display)}\n`,
         );
       } finally {
-        db.close();
+        await store.close();
       }
     });
 
@@ -144,14 +158,19 @@ export function buildCli(): Command {
     .description(
       'write report.html (self-contained, charts inlined) and report.md from a database, complete or mid-run',
     )
-    .option('--db <path>', 'SQLite database (opened read-only)', DEFAULTS.database)
+    .option('--db <database>', 'SQLite file or postgres:// URL (read only)', DEFAULTS.database)
     .option('--out <dir>', 'folder to write the report into', 'out/report')
     .action(async (o) => {
-      if (!existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
+      if (!isPostgresUrl(o.db) && !existsSync(o.db)) throw new UsageError(`no database at ${o.db}`);
       // Loaded on demand: the charting library adds ~250 ms and ~25 MB that a load never needs.
       const { writeReport } = await import('./insights/report.ts');
-      const files = await writeReport({ db: o.db, out: o.out });
-      process.stdout.write(`report written: ${files.html} and ${files.markdown}\n`);
+      const store = await openStore(o.db, { dataset: null, readOnly: true });
+      try {
+        const files = await writeReport({ store, out: o.out });
+        process.stdout.write(`report written: ${files.html} and ${files.markdown}\n`);
+      } finally {
+        await store.close();
+      }
     });
 
   return program;
@@ -165,11 +184,12 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof StoppedError) return exitCodeOf(e.signal);
     if (e instanceof UsageError) {
-      process.stderr.write(`census-etl: ${e.message}\n`);
+      process.stderr.write(`census-etl: ${redact(e.message)}\n`);
       return 2;
     }
     // A run's failure is on stderr and in its log already.
-    if (!(e instanceof RunFailed)) process.stderr.write(`census-etl: error: ${(e as Error).message}\n`);
+    if (!(e instanceof RunFailed))
+      process.stderr.write(`census-etl: error: ${redact((e as Error).message)}\n`);
     return 1;
   }
 }

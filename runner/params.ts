@@ -2,20 +2,24 @@
  * Parameters: one JSON file (local path or s3:// URI), validated, then overridden by CLI
  * flags. Every error names the field at fault.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { FILES } from './dataset/adult.ts';
 import { LOCAL_RELEASE, RELEASE_ID } from './publish/results.ts';
 import { DEFAULT_RETRY, withRetry, type RetryError } from './shared/retry.ts';
 import { UsageError } from './shared/errors.ts';
 import { getObjectBytes } from './shared/s3.ts';
 import { parseS3Uri } from './shared/uri.ts';
+import { userInfoOf } from './shared/redact.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
-const sourceUri = z.string().refine((u) => /^(s3:\/\/[^/]+\/.+|https:\/\/\S+|[^:]+)$/.test(u), {
-  message: 'must be a local path, an s3://bucket/key or an https:// URL',
-});
+const location = z
+  .string()
+  .refine((u) => /^(s3:\/\/[^/]+\/.+|https:\/\/\S+|[^:]+)$/.test(u), {
+    message: 'must be a local path, an s3://bucket/key or an https:// URL',
+  })
+  .refine((u) => userInfoOf(u) === null, {
+    message: 'holds credentials (user:password@): give them another way (a pre-signed URL, or an S3 role)',
+  });
 const resultsUri = z
   .string()
   .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix/');
@@ -23,8 +27,18 @@ const resultsUri = z
 const DIVISORS_OF_60 = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60];
 
 export const ParamsSchema = z.strictObject({
-  sources: z.array(z.strictObject({ uri: sourceUri, sha256: sha256.optional() })).min(1),
+  /** The dataset's descriptor (datapackage.json): a local path, s3:// or https://; null: Adult. */
+  dataset: location.nullable(),
+  /** The files of a one-table dataset, in place of those its descriptor names (null: those). */
+  sources: z
+    .array(z.strictObject({ uri: location, sha256: sha256.optional() }))
+    .min(1)
+    .nullable(),
+  /** A folder holding the dataset's files under their own names, read as they are (no checksum). */
+  dataDir: z.string().min(1).nullable(),
+  /** A SQLite file, or a postgres:// URL (libpq's settings apply). */
   database: z.string().min(1),
+  /** Log file; null: beside a SQLite database (census-etl.log), else out/census-etl.log. */
   log: z.string().min(1),
   batchSize: z.number().int().positive(),
   everySeconds: z.number().refine((n) => DIVISORS_OF_60.includes(n), {
@@ -38,6 +52,14 @@ export const ParamsSchema = z.strictObject({
    * Every S3 request and download: attempts, the first delay (doubled after each), and how
    * long an attempt may go without a byte (connecting, or waiting for data).
    */
+  /** A source whose quarantined share passes this stops the run (its batch not committed). */
+  maxQuarantinedShare: z.number().min(0).max(1),
+  /** Bytes a record may take; a longer one is quarantined, its raw text cut. */
+  maxRecordBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 << 20),
   retry: z.strictObject({
     attempts: z.number().int().min(1).max(20),
     minDelaySeconds: z.number().positive().max(60),
@@ -45,14 +67,13 @@ export const ParamsSchema = z.strictObject({
   }),
 });
 export type Params = z.infer<typeof ParamsSchema>;
-export type Source = Params['sources'][number];
-
-/** The files at their origin (the challenge repository), checked against their pinned SHA-256. */
-export const ORIGIN_SOURCES: Source[] = FILES.map((f) => ({ uri: f.url, sha256: f.sha256 }));
+export type Source = NonNullable<Params['sources']>[number];
 
 /** `npm start` with no arguments: the 1,630-every-10-seconds local run. */
 export const DEFAULTS: Params = {
-  sources: ORIGIN_SOURCES,
+  dataset: null,
+  sources: null,
+  dataDir: null,
   database: 'out/census.db',
   log: 'out/census-etl.log',
   batchSize: 1630,
@@ -60,18 +81,18 @@ export const DEFAULTS: Params = {
   unthrottled: false,
   results: null,
   release: LOCAL_RELEASE,
+  maxQuarantinedShare: 0.1,
+  maxRecordBytes: 1 << 20,
   retry: DEFAULT_RETRY,
 };
 
-/** Sources read as they are from a folder holding the two files (no pinned checksum). */
-export const sourcesIn = (dir: string): Source[] => FILES.map((f) => ({ uri: path.join(dir, f.name) }));
-
 /** CLI flags; each replaces one field of the file. */
 export type Overrides = Partial<
-  Pick<Params, 'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'results'>
-> & {
-  dataDir?: string;
-};
+  Pick<
+    Params,
+    'dataset' | 'dataDir' | 'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'results'
+  >
+>;
 
 function describe(error: z.ZodError, origin: string): string {
   const lines = error.issues.map((i) => {
@@ -81,26 +102,37 @@ function describe(error: z.ZodError, origin: string): string {
   return `invalid parameters in ${origin}:\n${lines.join('\n')}`;
 }
 
+/** A parameters file is a few hundred bytes; anything past this is not one (and is not read). */
+const MAX_PARAMS_BYTES = 1 << 20;
+
 /**
  * A parameters file's text. From S3 it is retried (with the default policy: the file's own
  * is not known yet, each attempt said on stderr): a network failure is a runtime failure
  * (exit 1), a file that is not there or not readable is bad usage (exit 2).
  */
 async function readParamsText(location: string): Promise<string> {
+  const tooLarge = () =>
+    new UsageError(
+      `parameters file ${location} is larger than ${MAX_PARAMS_BYTES} bytes: not a parameters file`,
+    );
   if (location.startsWith('s3://')) {
     const say = (line: string) => process.stderr.write(`census-etl: ${line}\n`);
-    const read = () => getObjectBytes(parseS3Uri(location));
+    const read = () => getObjectBytes(parseS3Uri(location), { maxBytes: MAX_PARAMS_BYTES });
+    let bytes: Buffer;
     try {
-      const bytes = await withRetry(`read of parameters file ${location}`, DEFAULT_RETRY, say, read);
-      return bytes.toString('utf8');
+      bytes = await withRetry(`read of parameters file ${location}`, DEFAULT_RETRY, say, read);
     } catch (e) {
       if (!(e as RetryError).permanent) throw e;
       throw new UsageError(`cannot read parameters file: ${(e as Error).message}`);
     }
+    if (bytes.length > MAX_PARAMS_BYTES) throw tooLarge();
+    return bytes.toString('utf8');
   }
   try {
+    if ((await stat(location)).size > MAX_PARAMS_BYTES) throw tooLarge();
     return await readFile(location, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read parameters file ${location}: ${(e as Error).message}`);
   }
 }
@@ -126,13 +158,14 @@ export async function resolveParams(
       throw new UsageError(`parameters file ${file} must hold a JSON object`);
     }
   }
-  const dataDir = overrides.dataDir ?? (fromFile.sources === undefined ? env.CENSUS_DATA_DIR : undefined);
-  const { dataDir: _, ...flags } = overrides;
+  // CENSUS_DATA_DIR stands in for where Adult's files are, unless the run names its own files.
+  const ownFiles = fromFile.sources !== undefined || fromFile.dataset !== undefined || overrides.dataset;
+  const envDir = ownFiles ? undefined : env.CENSUS_DATA_DIR || undefined;
   const merged = {
     ...DEFAULTS,
+    ...(envDir ? { dataDir: envDir } : {}),
     ...fromFile,
-    ...(dataDir ? { sources: sourcesIn(dataDir) } : {}),
-    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
   const parsed = ParamsSchema.safeParse(merged);
   if (!parsed.success)

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Log } from './shared/log.ts';
+import { redact } from './shared/redact.ts';
 import { putVerified, type Artifact } from './publish/publish.ts';
 import {
   PROGRESS_EVERY_SECONDS,
@@ -36,7 +37,7 @@ export type RunRecordOptions = {
   retry: RetryPolicy;
   log: Log;
   /** The run's progress now (null before its sources are known). */
-  progress: () => RunProgress | null;
+  progress: () => Promise<RunProgress | null>;
   /** Seconds between progress uploads at least (tests shorten it). */
   everySeconds?: number;
 };
@@ -70,15 +71,15 @@ export class RunRecord {
     return { bucket, key: key + name };
   }
 
-  private runJson(state: RunState, why: string | null): Artifact {
+  private async runJson(state: RunState, why: string | null): Promise<Artifact> {
     const doc: RunDocument = {
       run: this.o.run.id,
       release: this.o.run.release,
       state,
-      why,
+      why: why === null ? null : redact(why),
       startedAt: this.o.run.startedAt,
       updatedAt: new Date().toISOString(),
-      progress: this.o.progress(),
+      progress: await this.o.progress().catch(() => null),
     };
     const bytes = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
     return { name: RESULT_NAMES.run, bytes, contentType: 'application/json' };
@@ -87,7 +88,7 @@ export class RunRecord {
   private async artifacts(state: RunState, why: string | null): Promise<Artifact[]> {
     // The log first: a reader that sees the state has the log that goes with it.
     const log = { name: RESULT_NAMES.log, bytes: await readFile(this.o.logFile) };
-    return [{ ...log, contentType: 'text/plain; charset=utf-8' }, this.runJson(state, why)];
+    return [{ ...log, contentType: 'text/plain; charset=utf-8' }, await this.runJson(state, why)];
   }
 
   /**
@@ -97,7 +98,7 @@ export class RunRecord {
    * is left as it is: RunIdTaken.
    */
   async claim(): Promise<void> {
-    const runJson = this.runJson('running', null);
+    const runJson = await this.runJson('running', null);
     const at = this.where(runJson.name);
     const { retry, log } = this.o;
     const bounded = { timeoutSeconds: retry.timeoutSeconds };
@@ -163,7 +164,7 @@ export class RunRecord {
     if (this.ended)
       throw new Error(`the run was recorded as ${this.ended} before it could be recorded complete`);
     this.ended = 'complete';
-    const runJson = this.runJson('complete', null);
+    const runJson = await this.runJson('complete', null);
     await putVerified(this.where(runJson.name), runJson, this.o.retry, this.o.log);
   }
 

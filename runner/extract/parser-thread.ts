@@ -1,22 +1,26 @@
 /**
- * A parser thread: parses the byte ranges it is asked for (lines.ts) and hands the typed
- * arrays back without a copy. Bundled, this is parser.mjs, a file of its own beside the CLI.
+ * A parser thread: parses the byte ranges it is asked for (parse.ts) and hands the results
+ * back. Bundled, this is parser.mjs, a file of its own beside the CLI.
  */
-import { parentPort } from 'node:worker_threads';
-import { parseRange, type ParsedLines } from './lines.ts';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Table } from '../dataset/model.ts';
+import { parseRange, type ParsedRecords, type RangeJob } from './parse.ts';
 
-/** What a parser thread is asked: the lines of `file` starting in [from, until). */
-export type ParseJob = { id: number; file: string; origin: number; from: number; until: number };
-export type ParseReply = { id: number; lines?: ParsedLines; error?: string };
+/** What a thread is given once: the dataset's tables and the record limit. */
+export type ParserSetup = { tables: Table[]; maxRecordBytes: number };
+export type ParseJob = RangeJob & { id: number };
+export type ParseReply = { id: number; records?: ParsedRecords; error?: string };
+
+const setup = workerData as ParserSetup;
 
 parentPort?.on('message', (job: ParseJob) => {
   let reply: ParseReply;
   try {
-    reply = { id: job.id, lines: parseRange(job.file, job.origin, job.from, job.until) };
+    reply = { id: job.id, records: parseRange(setup.tables[job.table], job, setup.maxRecordBytes) };
   } catch (e) {
     reply = { id: job.id, error: (e as Error).message };
   }
-  const l = reply.lines;
-  const buffers = l ? [l.ends.buffer, l.kinds.buffer, l.rowLines.buffer, l.values.buffer] : [];
+  const r = reply.records;
+  const buffers = r ? [r.ends.buffer, r.lines.buffer, r.kinds.buffer] : [];
   parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
 });

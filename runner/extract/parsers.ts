@@ -1,15 +1,12 @@
 /**
  * The parser threads: a pool that parses byte ranges of the sources (parser-thread.ts) while the
- * main thread writes to the database, and the chunks of one source's lines, a few ranges ahead.
+ * main thread writes to the database, and one source's records, a few ranges ahead.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ParsedLines } from './lines.ts';
-import type { ParseJob, ParseReply } from './parser-thread.ts';
+import type { ParsedRecords, RangeJob } from './parse.ts';
+import type { ParseJob, ParseReply, ParserSetup } from './parser-thread.ts';
 import type { StagedSource } from './sources.ts';
-
-/** Parsed, cleaned lines of one source, numbered from `firstLine`. */
-export type LineChunk = ParsedLines & { firstLine: number };
 
 /** Bundled, the parser thread's own file, beside the bundle (infra/bundle.ts names it). */
 declare const CENSUS_PARSER_FILE: string;
@@ -18,9 +15,11 @@ declare const CENSUS_PARSER_FILE: string;
  * A parser thread runs parser-thread.ts. From source it is loaded through tsx (which worker
  * threads do not inherit); bundled, from parser.mjs, which holds that module and its imports only.
  */
-function startParser(): Worker {
-  // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat.
-  const options = { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } };
+function startParser(setup: ParserSetup): Worker {
+  // Parsing makes much short-lived garbage; a small heap keeps the loader's memory flat (a
+  // range is a few MiB at most: records beyond the limit are never read whole).
+  const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
+  const options = { resourceLimits, workerData: setup };
   const bundled = !import.meta.url.endsWith('.ts');
   if (bundled) return new Worker(new URL(CENSUS_PARSER_FILE, import.meta.url), options);
   const self = JSON.stringify(new URL('./parser-thread.ts', import.meta.url).href);
@@ -44,7 +43,7 @@ export function parserThreads(env = process.env, cores = os.availableParallelism
 }
 const MAX_PARSERS = 4;
 
-type Pending = { resolve: (l: ParsedLines) => void; reject: (e: Error) => void };
+type Pending = { resolve: (l: ParsedRecords) => void; reject: (e: Error) => void };
 
 /**
  * Threads that parse and clean byte ranges while the main thread writes to SQLite. Results
@@ -59,17 +58,18 @@ export class Parsers {
   private closing = false;
 
   constructor(
+    setup: ParserSetup,
     readonly size = parserThreads(),
-    start: () => Worker = startParser,
+    start: (setup: ParserSetup) => Worker = startParser,
   ) {
     this.workers = Array.from({ length: size }, (_, n) => {
-      const w = start();
-      w.on('message', ({ id, lines, error }: ParseReply) => {
+      const w = start(setup);
+      w.on('message', ({ id, records, error }: ParseReply) => {
         const pending = this.waiting.get(id);
         if (!pending) return; // the pool failed while this job was under way: already rejected
         this.waiting.delete(id);
         if (error) pending.reject(new Error(error));
-        else pending.resolve(lines!);
+        else pending.resolve(records!);
       });
       w.on('error', (e) => this.fail(`parser thread ${n + 1} of ${size} failed: ${e.message}`));
       w.on('exit', (code) => this.fail(`parser thread ${n + 1} of ${size} stopped (exit code ${code})`));
@@ -85,12 +85,12 @@ export class Parsers {
     this.waiting.clear();
   }
 
-  parse(job: Omit<ParseJob, 'id'>): Promise<ParsedLines> {
+  parse(job: RangeJob): Promise<ParsedRecords> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.size].postMessage({ ...job, id });
+      this.workers[id % this.size].postMessage({ ...job, id } satisfies ParseJob);
     });
   }
 
@@ -100,41 +100,50 @@ export class Parsers {
   }
 }
 
-/**
- * Bytes a parser thread is asked for at a time: ~9,800 lines. Each range is a message to the
- * thread and one back, and on a busy 2-core machine waking the thread can cost the inserting
- * thread its core for a while: 1 MiB ranges beat 256 KiB ones (npm run bench).
- */
-export const RANGE_BYTES = 1 << 20;
+/** Parsed records of one source. */
+export type RecordChunk = ParsedRecords;
 
 /**
- * A source's lines from `offset` (the start of line `line`), parsed and cleaned by the parser
- * threads a few ranges ahead of the caller, in chunks.
+ * A source's records from `offset` (a record's start, on line `line`), parsed and cleaned by
+ * the parser threads a few ranges ahead of the caller, range by range.
  */
-export async function* cleanedChunks(
+export async function* parsedRanges(
   parsers: Pick<Parsers, 'size' | 'parse'>,
-  source: Pick<StagedSource, 'uri' | 'path' | 'bytes'>,
+  source: Pick<StagedSource, 'uri' | 'path' | 'ranges' | 'table' | 'headerAt'>,
   offset: number,
   line: number,
-): AsyncGenerator<LineChunk> {
-  const ahead: Promise<ParsedLines>[] = [];
+): AsyncGenerator<RecordChunk> {
+  // The ranges from the one holding the checkpoint; that one is read from the checkpoint on.
+  const ranges = source.ranges.filter((r) => r.until > offset);
+  const ahead: Promise<ParsedRecords>[] = [];
+  let next = 0;
   let from = offset;
+  let fromLine = line;
   const ask = () => {
-    if (from >= source.bytes) return;
-    const until = Math.min(from + RANGE_BYTES, source.bytes);
-    const parsed = parsers.parse({ file: source.path, origin: offset, from, until });
+    if (next >= ranges.length) return;
+    const r = ranges[next++];
+    const start = Math.max(from, r.from);
+    const job = {
+      table: source.table,
+      file: source.path,
+      from: start,
+      until: r.until,
+      line: start === r.from ? r.line : fromLine,
+      overlong: r.overlong,
+      headerAt: source.headerAt,
+    };
+    const parsed = parsers.parse(job);
     parsed.catch(() => {}); // awaited in turn below; until then its failure is not unhandled
     ahead.push(parsed);
-    from += RANGE_BYTES;
+    from = r.until;
+    fromLine = -1; // later ranges start on their own line
   };
   for (let i = 0; i <= parsers.size; i++) ask();
   while (ahead.length) {
-    const lines = await ahead.shift()!.catch((e: Error) => {
+    const records = await ahead.shift()!.catch((e: Error) => {
       throw new Error(`source ${source.uri}: cannot read: ${e.message}`);
     });
     ask();
-    if (lines.ends.length === 0) continue;
-    yield { ...lines, firstLine: line };
-    line += lines.ends.length;
+    if (records.ends.length) yield records;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Sources: staging (local path, https:// or s3:// → a local file, checksum verified). Their
- * lines are streamed from any byte offset by lines.ts.
+ * Sources: staging. Every file of every table becomes a verified local file (local path,
+ * https:// or s3:// → downloaded, checksum checked), read once whole: its SHA-256, its lines and
+ * records, and an index of byte ranges at record starts that the parser threads take in turn.
+ * A header is checked against the table's fields here, before anything is loaded.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -8,64 +10,142 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Source } from '../params.ts';
+import type { Dataset, Table } from '../dataset/model.ts';
+import { UsageError } from '../shared/errors.ts';
+import { redact } from '../shared/redact.ts';
 import { withRetry, type RetryPolicy } from '../shared/retry.ts';
 import { plainTimeout, s3Client } from '../shared/s3.ts';
 import { parseS3Uri, redactUri } from '../shared/uri.ts';
+import { splitFields, syntaxOf } from './parse.ts';
+import { RecordScanner, type RecordSpan } from './records.ts';
+import type { StageInfo } from '../steps.ts';
+import { readFileRange } from './parse.ts';
 
 /** A source that can't be read, is empty, or doesn't match its checksum: exit 1, nothing loaded. */
 export class SourceError extends Error {}
 
+/** Bytes of records a parser thread is asked for at a time (ranges start at records). */
+export const RANGE_BYTES = 1 << 20;
+
+/** A byte range of whole records; an overlong record is a range of its own. */
+export type Range = { from: number; until: number; line: number; overlong: boolean };
+
 export type StagedSource = {
-  /** Position in the load order, from 0. */
+  /** Position in the load order over all tables, from 0. */
   no: number;
-  /** File name, as stored in the `source` lineage column. */
+  /** The table's index in the dataset, and its name. */
+  table: number;
+  resource: string;
+  /** File name, as stored in the lineage column. */
   name: string;
   uri: string;
   path: string;
   sha256: string;
   bytes: number;
   lines: number;
+  records: number;
+  ranges: Range[];
+  /** Where the header record starts, or -1. */
+  headerAt: number;
 };
 
 const NEWLINE = 0x0a;
-/** A UTF-8 byte order mark: not part of the first line (lines.ts skips it). */
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** Byte order marks: UTF-8's is skipped; the others say the file is not UTF-8. */
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const OTHER_BOMS: [string, Buffer][] = [
+  ['UTF-32LE', Buffer.from([0xff, 0xfe, 0, 0])],
+  ['UTF-32BE', Buffer.from([0, 0, 0xfe, 0xff])],
+  ['UTF-16LE', Buffer.from([0xff, 0xfe])],
+  ['UTF-16BE', Buffer.from([0xfe, 0xff])],
+];
+
+type Fingerprint = Omit<StagedSource, 'no' | 'table' | 'resource' | 'name' | 'uri' | 'path' | 'headerAt'> & {
+  crOnly: boolean;
+  encoding: string | null;
+};
+
+/** Hash algorithms a descriptor may name (Data Package `hash`), as node:crypto calls them. */
+const HASHES: Record<string, string> = { md5: 'md5', sha1: 'sha1', sha256: 'sha256', sha512: 'sha512' };
 
 /**
- * One pass over a file: its SHA-256 and its line count, as lines.ts reads them: a last line
- * without "\n" counts; a byte order mark alone is no line.
+ * One pass over a file: its SHA-256 (and `alsoHash`'s), lines, records and their index, as the
+ * parser threads read them: a last line without "\n" counts; a UTF-8 byte order mark is no part
+ * of the first record.
  */
-async function fingerprint(file: string): Promise<{ sha256: string; bytes: number; lines: number }> {
+async function fingerprint(
+  file: string,
+  table: Table,
+  maxRecordBytes: number,
+  alsoHash: string | null = null,
+): Promise<Fingerprint & { alsoHex: string | null }> {
   const hash = createHash('sha256');
+  const other = alsoHash && alsoHash !== 'sha256' ? createHash(HASHES[alsoHash]) : null;
   let bytes = 0;
   let lines = 0;
   let last = NEWLINE;
+  let sawCr = false;
+  const ranges: Range[] = [];
+  let records = 0;
+  let open_: Range | null = null;
+  const d = table.dialect;
   let head = Buffer.alloc(0);
+  const buffer = Buffer.allocUnsafe(1 << 20);
   // One buffer, read into again and again: a stream's new buffer per chunk left up to ~100 MB
   // of garbage outside the JS heap before a collection, and the loader's peak RSS with it.
-  const buffer = Buffer.allocUnsafe(1 << 20);
   const fh = await open(file);
+  let scanner: RecordScanner | null = null;
+  const onRecord = (r: RecordSpan) => {
+    records++;
+    if (r.overlong) {
+      if (open_) ranges.push(open_);
+      ranges.push({ from: r.start, until: r.end, line: r.line, overlong: true });
+      open_ = null;
+    } else {
+      if (!open_) open_ = { from: r.start, until: r.end, line: r.line, overlong: false };
+      open_.until = r.end;
+      if (open_.until - open_.from >= RANGE_BYTES) {
+        ranges.push(open_);
+        open_ = null;
+      }
+    }
+  };
   try {
     for (let n; (n = (await fh.read(buffer, 0, buffer.length)).bytesRead) > 0;) {
       const chunk = buffer.subarray(0, n);
       hash.update(chunk);
-      if (bytes < BOM.length) head = Buffer.concat([head, chunk.subarray(0, BOM.length - bytes)]);
+      other?.update(chunk);
+      if (bytes < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - bytes)]);
+      if (!scanner) {
+        const bom = head.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
+        scanner = new RecordScanner(syntaxOf(d, maxRecordBytes), onRecord, bom, 1);
+        scanner.push(chunk.subarray(bom), bom);
+      } else {
+        scanner.push(chunk, bytes);
+      }
+      if (!sawCr && chunk.includes(0x0d)) sawCr = true;
       bytes += n;
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) lines++;
       last = chunk[n - 1];
     }
+    scanner?.finish(bytes);
   } finally {
     await fh.close();
   }
-  const bomOnly = bytes === BOM.length && head.equals(BOM);
-  if (last !== NEWLINE && !bomOnly) lines++;
-  return { sha256: hash.digest('hex'), bytes, lines };
+  if (open_) ranges.push(open_);
+  const bomOnly = bytes === 3 && head.subarray(0, 3).equals(UTF8_BOM);
+  if (last !== NEWLINE && bytes > 0 && !bomOnly) lines++;
+  const encoding = OTHER_BOMS.find(([, bom]) => head.subarray(0, bom.length).equals(bom))?.[0] ?? null;
+  return {
+    sha256: hash.digest('hex'),
+    alsoHex: other ? other.digest('hex') : null,
+    bytes,
+    lines,
+    records,
+    ranges,
+    crOnly: sawCr && lines <= 1 && bytes > 1,
+    encoding,
+  };
 }
-
-/** What staging hands to the load: every source as a verified local file, in load order. */
-export type StageInfo = { sources: StagedSource[] };
-
 /** A download answered with an HTTP error; its status says whether a retry can help (retry.ts). */
 class HttpError extends Error {
   constructor(
@@ -122,15 +202,67 @@ async function download(
 }
 
 /**
- * Makes every source a verified local file, in order. Remote sources are downloaded into
- * `stageDir`; a previous download is reused only when a pinned checksum proves it intact.
+ * The header: the first record that is neither blank nor a comment, read range by range (each
+ * a few MiB at most). Its fields must be the table's, in order; anything else is refused before
+ * a row is loaded, the differences listed.
+ */
+function checkHeader(
+  file: string,
+  uri: string,
+  table: Table,
+  ranges: readonly Range[],
+  maxBytes: number,
+): number {
+  const d = table.dialect;
+  for (const range of ranges) {
+    if (range.overlong) break;
+    const bytes = readFileRange(file, range.from, range.until - range.from);
+    let found: { at: number; text: string } | null = null;
+    const scanner = new RecordScanner(
+      syntaxOf(d, maxBytes),
+      (r: RecordSpan) => {
+        if (found) return;
+        const text = bytes.toString('utf8', r.start - range.from, r.end - range.from).replace(/\r?\n$/, '');
+        if (text.trim() === '' || (d.commentChar !== null && text.startsWith(d.commentChar))) return;
+        found = { at: r.start, text };
+      },
+      range.from,
+      range.line,
+    );
+    scanner.push(bytes, range.from);
+    scanner.finish(range.until);
+    if (!found) continue;
+    const { at, text } = found as { at: number; text: string };
+    const names = splitFields(d, text);
+    const expected = table.fields.map((f) => f.name);
+    if (typeof names === 'string') throw new UsageError(`source ${uri}: its header ${names}`);
+    if (names.length === expected.length && names.every((n, i) => n === expected[i])) return at;
+    const missing = expected.filter((n) => !names.includes(n));
+    const extra = names.filter((n) => !expected.includes(n));
+    const differences = [
+      ...(missing.length ? [`missing: ${missing.map((n) => JSON.stringify(n)).join(', ')}`] : []),
+      ...(extra.length ? [`not in the schema: ${extra.map((n) => JSON.stringify(n)).join(', ')}`] : []),
+      ...(!missing.length && !extra.length
+        ? [`in another order: ${names.map((n) => JSON.stringify(n)).join(', ')}`]
+        : []),
+    ];
+    throw new UsageError(
+      `source ${uri}: its header does not match table ${table.name}'s fields (${differences.join('; ')}); ` +
+        'fix the descriptor (infer writes one from the file) or the file',
+    );
+  }
+  throw new UsageError(`source ${uri}: no header record, but table ${table.name}'s dialect says it has one`);
+}
+
+/**
+ * Makes every file of every table a verified local file, in order. Remote files are
+ * downloaded into `stageDir`; a previous download is reused only when a pinned checksum
+ * proves it intact.
  */
 export async function stageSources(
-  sources: readonly Source[],
+  dataset: Dataset,
   stageDir: string,
-  retry: RetryPolicy,
-  log: (line: string) => void,
-  signal?: AbortSignal,
+  o: { retry: RetryPolicy; log: (line: string) => void; signal?: AbortSignal; maxRecordBytes: number },
 ): Promise<StageInfo> {
   // The caller holds the database's lock and the folder is that database's own: a .part in
   // it was left by a run that was killed while downloading.
@@ -138,41 +270,72 @@ export async function stageSources(
     if (f.endsWith('.part')) await rm(path.join(stageDir, f), { force: true });
   }
   const staged: StagedSource[] = [];
-  for (const [no, source] of sources.entries()) {
-    const name = path.posix.basename(source.uri.replace(/[?#].*$/, ''));
-    // What logs, messages and the database show: a signed URL's signature stays out of them.
-    const uri = redactUri(source.uri);
-    const remote = /^(https|s3):\/\//.test(source.uri);
-    let file = source.uri;
-    if (remote) {
-      file = path.join(stageDir, `${no}-${name}`);
-      const cached = source.sha256 && (await fingerprint(file).catch(() => null))?.sha256 === source.sha256;
-      if (!cached) {
-        await mkdir(stageDir, { recursive: true });
-        log(`downloading ${uri}`);
-        const attempt = () => download(source.uri, file, retry.timeoutSeconds, signal);
-        await withRetry(`download of ${uri}`, retry, log, attempt, signal).catch((e: Error) => {
-          throw new SourceError(`source ${uri}: ${e.message}`);
-        });
+  for (const [tableNo, table] of dataset.tables.entries()) {
+    for (const source of table.files) {
+      const no = staged.length;
+      const [algorithm, expected] = source.hash ? source.hash.split(':') : [null, null];
+      // What logs, messages and the database show: a signed URL's signature stays out of them.
+      const uri = redactUri(source.uri);
+      const remote = /^(https|s3):\/\//.test(source.uri);
+      let file = source.uri;
+      const print = (f: string) => fingerprint(f, table, o.maxRecordBytes, algorithm);
+      if (remote) {
+        file = path.join(stageDir, `${no}-${source.name}`);
+        const cached = expected && (await print(file).catch(() => null));
+        const intact = cached && (cached.alsoHex ?? cached.sha256) === expected;
+        if (!intact) {
+          await mkdir(stageDir, { recursive: true });
+          o.log(`downloading ${uri}`);
+          const attempt = () => download(source.uri, file, o.retry.timeoutSeconds, o.signal);
+          await withRetry(`download of ${uri}`, o.retry, o.log, attempt, o.signal).catch((e: Error) => {
+            throw new SourceError(`source ${uri}: ${redact(e.message)}`);
+          });
+        }
       }
+      const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
+        throw new SourceError(`source ${uri}: ${e.code === 'ENOENT' ? 'file not found' : redact(e.message)}`);
+      });
+      if (!info.isFile()) throw new SourceError(`source ${uri}: not a regular file`);
+      const fp = await print(file).catch((e: Error) => {
+        throw new SourceError(`source ${uri}: cannot read: ${redact(e.message)}`);
+      });
+      if (fp.encoding) {
+        throw new SourceError(
+          `source ${uri}: the file is ${fp.encoding} (its byte order mark says so); census-etl reads UTF-8: ` +
+            'convert it (e.g. iconv -f ' +
+            fp.encoding +
+            ' -t UTF-8) and load again',
+        );
+      }
+      if (fp.records === 0) {
+        const bom = fp.bytes ? ' (only a byte order mark)' : '';
+        throw new SourceError(`source ${uri}: the file is empty${bom}`);
+      }
+      if (fp.crOnly) {
+        throw new SourceError(
+          `source ${uri}: its lines end with CR alone (classic Mac OS); census-etl reads LF and CRLF ` +
+            'line ends: convert it (e.g. tr "\\r" "\\n") and load again',
+        );
+      }
+      const got = fp.alsoHex ?? fp.sha256;
+      if (expected && got !== expected) {
+        throw new SourceError(
+          `source ${uri}: ${algorithm!.toUpperCase()} is ${got}, expected ${expected} (corrupt or truncated file?)`,
+        );
+      }
+      const headerAt = table.dialect.header ? checkHeader(file, uri, table, fp.ranges, o.maxRecordBytes) : -1;
+      const { alsoHex: _, crOnly: __, encoding: ___, ...counts } = fp;
+      staged.push({
+        no,
+        table: tableNo,
+        resource: table.name,
+        name: source.name,
+        uri,
+        path: file,
+        headerAt,
+        ...counts,
+      });
     }
-    const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
-      throw new SourceError(`source ${uri}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`);
-    });
-    if (!info.isFile()) throw new SourceError(`source ${uri}: not a regular file`);
-    const print = await fingerprint(file).catch((e: Error) => {
-      throw new SourceError(`source ${uri}: cannot read: ${e.message}`);
-    });
-    if (print.lines === 0) {
-      const bom = print.bytes ? ' (only a byte order mark)' : '';
-      throw new SourceError(`source ${uri}: the file is empty${bom}`);
-    }
-    if (source.sha256 && print.sha256 !== source.sha256) {
-      throw new SourceError(
-        `source ${uri}: SHA-256 is ${print.sha256}, expected ${source.sha256} (corrupt or truncated file?)`,
-      );
-    }
-    staged.push({ no, name, uri, path: file, ...print });
   }
   return { sources: staged };
 }

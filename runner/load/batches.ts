@@ -1,20 +1,13 @@
 /**
- * Loading: pulls cleaned lines from the sources in order and gathers them into batches of
- * exactly `batchSize` records (loaded or quarantined; skipped lines ride along), each
- * committed with its checkpoint. One `Loader.next()` is one batch.
+ * Loading: pulls parsed records from the sources in order and gathers them into batches of
+ * exactly `batchSize` records (loaded or quarantined; skipped ones ride along), each committed
+ * with its checkpoint. One `Loader.next()` is one batch.
  */
-import { QUARANTINE, ROW, SKIP } from '../extract/lines.ts';
-import { Parsers, cleanedChunks, type LineChunk } from '../extract/parsers.ts';
-import { SLOTS, type RowBlock } from '../shared/rows.ts';
+import type { Value } from '../dataset/model.ts';
+import { QUARANTINE, ROW, SKIP } from '../extract/parse.ts';
+import { Parsers, parsedRanges, type RecordChunk } from '../extract/parsers.ts';
 import type { StagedSource } from '../extract/sources.ts';
-import {
-  batchWriter,
-  readProgress,
-  type Batch,
-  type DB,
-  type Quarantined,
-  type SourceProgress,
-} from '../store/store.ts';
+import type { Quarantined, RowBlock, SourceProgress, Store } from '../store/store.ts';
 
 export type BatchResult = {
   batch: number;
@@ -22,46 +15,69 @@ export type BatchResult = {
   quarantined: number;
   skipped: number;
   ms: number;
-  /** Lines accounted for so far, all sources. */
-  linesDone: number;
+  /** Records accounted for so far, all sources. */
+  recordsDone: number;
   done: boolean;
 };
 
+/** Too much of a source quarantined: the batch is not committed, the run fails saying why. */
+export class QuarantineShareError extends Error {}
+
+export type LoaderOptions = {
+  batchSize: number;
+  /** The share of a source's records that may be quarantined before the run stops. */
+  maxQuarantinedShare: number;
+  /** Whatever parses the sources' byte ranges (npm run bench replays ranges parsed beforehand). */
+  parsers: Pick<Parsers, 'size' | 'parse' | 'close'>;
+};
+
+/** Records read before the share is judged: a few bad records early on are no trend. */
+const SHARE_AFTER = 1000;
+
 export class Loader {
-  private readonly write: (batch: Batch) => number;
-  private readonly progress: SourceProgress[];
+  private progress: SourceProgress[] = [];
   private current = 0;
-  private lines: AsyncGenerator<LineChunk> | null = null;
-  private chunk: LineChunk | null = null;
-  /** Position in `chunk`: the next line, and the index of its next row and quarantine entry. */
+  private chunks: AsyncGenerator<RecordChunk> | null = null;
+  private chunk: RecordChunk | null = null;
+  /** Position in `chunk`: the next record, and the index of its next row and quarantine entry. */
   private index = 0;
-  /** Set when a batch failed: the read position has moved past lines that were not committed. */
-  private failed = false;
   private rowAt = 0;
   private quarantineAt = 0;
+  /** Set when a batch failed: the read position has moved past records that were not committed. */
+  private failed = false;
 
-  constructor(
-    db: DB,
+  private constructor(
+    private readonly store: Store,
     private readonly sources: readonly StagedSource[],
-    private readonly batchSize: number,
-    /** Whatever parses the sources' byte ranges (npm run bench replays ranges parsed beforehand). */
-    private readonly parsers: Pick<Parsers, 'size' | 'parse' | 'close'> = new Parsers(),
-  ) {
-    this.write = batchWriter(db);
-    this.progress = readProgress(db);
+    private readonly o: LoaderOptions,
+  ) {}
+
+  static async open(store: Store, sources: readonly StagedSource[], o: LoaderOptions): Promise<Loader> {
+    const loader = new Loader(store, sources, o);
+    loader.progress = await store.readProgress();
+    loader.skipDone();
+    return loader;
+  }
+
+  private readAll = (no: number) => {
+    const p = this.progress[no];
+    return p.loaded + p.quarantined + p.skipped;
+  };
+
+  private skipDone() {
     while (
-      this.current < sources.length &&
-      this.progress[this.current].nextLine > sources[this.current].lines
+      this.current < this.sources.length &&
+      this.readAll(this.current) >= this.sources[this.current].records
     )
       this.current++;
   }
 
-  get linesTotal() {
-    return this.sources.reduce((n, s) => n + s.lines, 0);
+  get recordsTotal() {
+    return this.sources.reduce((n, s) => n + s.records, 0);
   }
 
-  get linesDone() {
-    return this.progress.reduce((n, p) => n + p.nextLine - 1, 0);
+  get recordsDone() {
+    return this.progress.reduce((n, _, i) => n + this.readAll(i), 0);
   }
 
   get done() {
@@ -69,19 +85,19 @@ export class Loader {
   }
 
   close(): Promise<void> {
-    return this.parsers.close();
+    return this.o.parsers.close();
   }
 
-  /** Makes `chunk`/`index` point at the next line of the current source; false at its end. */
+  /** Makes `chunk`/`index` point at the next record of the current source; false at its end. */
   private async advance(): Promise<boolean> {
     while (!this.chunk || this.index >= this.chunk.ends.length) {
-      if (!this.lines) {
+      if (!this.chunks) {
         const p = this.progress[this.current];
-        this.lines = cleanedChunks(this.parsers, this.sources[this.current], p.nextOffset, p.nextLine);
+        this.chunks = parsedRanges(this.o.parsers, this.sources[this.current], p.nextOffset, p.nextLine);
       }
-      const step = await this.lines.next();
+      const step = await this.chunks.next();
       if (step.done) {
-        this.lines = null;
+        this.chunks = null;
         this.chunk = null;
         return false;
       }
@@ -92,10 +108,25 @@ export class Loader {
   }
 
   private async nextSource() {
-    await this.lines?.return(undefined);
-    this.lines = null;
+    await this.chunks?.return(undefined);
+    this.chunks = null;
     this.chunk = null;
     this.current++;
+  }
+
+  /** Stops the run when a source's quarantined share passes the limit. */
+  private checkShare(source: StagedSource, p: SourceProgress, batch: readonly Quarantined[]) {
+    const read = p.loaded + p.quarantined + p.skipped;
+    if (read < Math.min(SHARE_AFTER, source.records)) return;
+    const share = p.quarantined / Math.max(1, p.loaded + p.quarantined);
+    if (share <= this.o.maxQuarantinedShare) return;
+    const example = batch.find((q) => q.sourceNo === source.no);
+    throw new QuarantineShareError(
+      `source ${source.uri}: ${p.quarantined} of ${p.loaded + p.quarantined} records quarantined ` +
+        `(${(share * 100).toFixed(1)}%, more than maxQuarantinedShare ${this.o.maxQuarantinedShare}); ` +
+        `${example ? `line ${example.line}: ${example.reason}; ` : ''}` +
+        'is it the right file and descriptor? Nothing of this batch was committed',
+    );
   }
 
   /** Reads and commits one batch. */
@@ -104,7 +135,7 @@ export class Loader {
       throw new Error('a batch failed earlier: start a new run to resume from the last checkpoint');
     this.failed = true;
     const started = performance.now();
-    const blocks: RowBlock[] = [];
+    const rows: RowBlock[] = [];
     let rowCount = 0;
     const quarantined: Quarantined[] = [];
     let skipped = 0;
@@ -120,70 +151,76 @@ export class Loader {
       const source = this.sources[this.current];
       if (!(await this.advance())) {
         throw new Error(
-          `source ${source.uri} ended before line ${source.lines}, its length when staged: ` +
+          `source ${source.uri} ended before record ${source.records}, its count when staged: ` +
             'was it changed during the run?',
         );
       }
-      // The chunk's lines from `index`, while the batch has room. A full batch still takes the
-      // blank and comment lines that follow it, so the last batch of the data ends the run;
-      // the next record waits for the next batch.
+      // The chunk's records from `index`, while the batch has room. A full batch still takes the
+      // skipped records that follow it, so the last batch of the data ends the run.
       const chunk = this.chunk!;
-      const { kinds, firstLine } = chunk;
+      const { kinds } = chunk;
       const p = pending(this.current);
-      let rows = 0;
+      const lines: number[] = [];
       const from = this.index;
-      const last = Math.min(kinds.length, source.lines - firstLine + 1);
+      const left = source.records - (p.loaded + p.quarantined + p.skipped);
+      const last = Math.min(kinds.length, from + left);
       let i = from;
+      let rowsHere = 0;
       for (; i < last; i++) {
         const kind = kinds[i];
         if (kind === SKIP) {
           skipped++;
           p.skipped++;
-        } else if (rowCount + rows + quarantined.length === this.batchSize) {
+        } else if (rowCount + rowsHere + quarantined.length === this.o.batchSize) {
           break;
         } else if (kind === ROW) {
-          rows++;
+          rowsHere++;
+          lines.push(chunk.lines[i]);
         } else {
           const q = this.quarantineAt++;
-          const line = firstLine + i;
           quarantined.push({
             sourceNo: source.no,
             source: source.name,
-            line,
+            line: chunk.lines[i],
             raw: chunk.raws[q],
             reason: chunk.reasons[q],
           });
           p.quarantined++;
         }
       }
-      if (rows) {
-        const [r, end] = [this.rowAt, (this.rowAt += rows)];
-        const lineOffsets = chunk.rowLines.subarray(r, end);
-        const values = chunk.values.subarray(r * SLOTS, end * SLOTS);
-        blocks.push({ sourceNo: source.no, source: source.name, firstLine, lineOffsets, values });
-        rowCount += rows;
-        p.loaded += rows;
+      if (rowsHere) {
+        const [r, end] = [this.rowAt, (this.rowAt += rowsHere)];
+        const values: Value[] = chunk.values.slice(r * chunk.width, end * chunk.width);
+        rows.push({ table: source.resource, sourceNo: source.no, source: source.name, lines, values });
+        rowCount += rowsHere;
+        p.loaded += rowsHere;
       }
       if (i > from) {
         this.index = i;
-        p.nextLine = firstLine + i;
+        p.nextLine = i < kinds.length ? chunk.lines[i] : chunk.nextLine;
         p.nextOffset = chunk.ends[i - 1];
-        if (p.nextLine > source.lines) await this.nextSource();
+        this.checkShare(source, p, quarantined);
+        if (p.loaded + p.quarantined + p.skipped >= source.records) await this.nextSource();
       }
       if (i < last) break; // the batch is full
     }
-    const changes = [...touched.values()];
     const ms = performance.now() - started;
-    const batch = this.write({ rows: blocks, rowCount, quarantined, skipped, progress: changes, ms });
-    for (const p of changes) this.progress[p.no] = p;
+    const committed = await this.store.writeBatch({
+      rows,
+      quarantined,
+      skipped,
+      progress: [...touched.values()],
+      ms,
+    });
+    for (const p of committed.progress) this.progress[p.no] = p;
     this.failed = false;
     return {
-      batch,
-      loaded: rowCount,
-      quarantined: quarantined.length,
+      batch: committed.batch,
+      loaded: committed.loaded,
+      quarantined: committed.quarantined,
       skipped,
       ms: performance.now() - started,
-      linesDone: this.linesDone,
+      recordsDone: this.recordsDone,
       done: this.done,
     };
   }

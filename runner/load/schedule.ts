@@ -4,11 +4,13 @@
  * stop (no batch starts after that; the one under way commits first).
  */
 import cron from 'node-cron';
-import { Loader } from './batches.ts';
+import { Loader, type LoaderOptions } from './batches.ts';
+import { Parsers } from '../extract/parsers.ts';
 import { formatDuration, type Log } from '../shared/log.ts';
 import type { Params } from '../params.ts';
 import type { StagedSource } from '../extract/sources.ts';
-import { readStatus, type DB } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { LoadInfo } from '../steps.ts';
 
 /** What a tick runs: one batch; resolves true when nothing is left. */
 export type Step = (tick: { scheduledAt: Date | null; startedAt: Date }) => Promise<boolean>;
@@ -77,41 +79,42 @@ export async function runUnthrottled(step: Step, stop?: AbortSignal): Promise<vo
   }
 }
 
-/** What the load did in this run: the summary and the run's record read it. */
-export type LoadInfo = {
-  /** Batches committed before this run started (a resumed load), and by it. */
-  resumedAfter: number;
-  batches: number;
-  /** Time spent in batches (read, clean, insert, commit), not waiting for ticks. */
-  batchMs: number;
-};
-
-export type LoadOptions = Pick<Params, 'batchSize' | 'everySeconds' | 'unthrottled'> & {
+export type LoadOptions = Pick<
+  Params,
+  'batchSize' | 'everySeconds' | 'unthrottled' | 'maxQuarantinedShare' | 'maxRecordBytes'
+> & {
   log: Log;
   /** Called after each committed batch, synchronously: it must not hold the next one up. */
   afterBatch?: () => void;
   stop?: AbortSignal;
+  /** Whatever parses the sources' byte ranges; by default a pool of parser threads. */
+  parsers?: LoaderOptions['parsers'];
 };
 
-/** Loads the staged sources into `db`, one batch per tick (or back to back), to the end. */
+/** Loads the staged sources into the store, one batch per tick (or back to back), to the end. */
 export async function loadSources(
-  db: DB,
+  store: Store,
   sources: readonly StagedSource[],
   o: LoadOptions,
 ): Promise<LoadInfo> {
-  const before = readStatus(db);
+  const before = await store.status();
   const resumedAfter = before.batches.count;
   if (resumedAfter > 0) {
     o.log(
       `resuming after batch ${resumedAfter}: ` +
-        `${before.totals.linesRead} of ${before.totals.lines} lines already accounted for`,
+        `${before.totals.recordsRead} of ${before.totals.records} records already accounted for`,
     );
   }
-  const loader = new Loader(db, sources, o.batchSize);
+  const parsers =
+    o.parsers ?? new Parsers({ tables: store.dataset.tables, maxRecordBytes: o.maxRecordBytes });
+  const loader = await Loader.open(store, sources, { ...o, parsers }).catch(async (e) => {
+    await parsers.close();
+    throw e;
+  });
   let batches = resumedAfter;
   let batchMs = 0;
   const step: Step = async ({ scheduledAt, startedAt }) => {
-    const expected = batches + Math.ceil((loader.linesTotal - loader.linesDone) / o.batchSize);
+    const expected = batches + Math.ceil((loader.recordsTotal - loader.recordsDone) / o.batchSize);
     const r = await loader.next();
     batches = r.batch;
     batchMs += r.ms;
@@ -122,13 +125,14 @@ export async function loadSources(
     o.log(
       `batch ${r.batch}/${r.done ? r.batch : Math.max(expected, r.batch + 1)}: ` +
         `${r.loaded} loaded, ${r.quarantined} quarantined, ${r.skipped} skipped` +
-        ` | ${((r.linesDone / loader.linesTotal) * 100).toFixed(1)}% | ETA ${formatDuration(eta)}` +
+        ` | ${((r.recordsDone / loader.recordsTotal) * 100).toFixed(1)}% | ETA ${formatDuration(eta)}` +
         ` | ${r.ms.toFixed(1)} ms${late}`,
     );
     o.afterBatch?.();
     return r.done;
   };
   try {
+    if (loader.done) return { resumedAfter, batches: 0, batchMs: 0 };
     if (o.unthrottled) await runUnthrottled(step, o.stop);
     else await runScheduled(o.everySeconds, step, o.log, o.stop);
   } finally {

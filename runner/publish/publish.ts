@@ -1,31 +1,24 @@
 /**
  * Publishing, under the run's own prefix of the results location (see results.ts): a
- * consistent snapshot of the database (SQLite's backup API), the log and summary.json, then
+ * consistent snapshot of a SQLite database (a PostgreSQL one stays where it is), the log and
+ * summary.json, then
  * run.json "complete", then latest.json. Each object is read back and compared byte for byte.
  * Nothing here writes outside the run's prefix but latest.json, which only a complete run
  * writes, and never back to an older run.
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import Database from 'better-sqlite3';
 import type { Log } from '../shared/log.ts';
+import { redact } from '../shared/redact.ts';
 import { LATEST_COMPLETE, RESULT_NAMES, isRunId, notARunId, type LatestComplete } from './results.ts';
 import { withRetry, type RetryPolicy } from '../shared/retry.ts';
 import { getObjectBytes, isMissing, putObjectBytes } from '../shared/s3.ts';
-import type { DB, RunIdentity } from '../store/store.ts';
+import type { RunIdentity, Store } from '../store/store.ts';
+import type { PublishInfo } from '../steps.ts';
 import type { RunRecord } from '../run.ts';
 import { objectUnder, s3Uri, type S3Location } from '../shared/uri.ts';
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** A standalone copy of the database as of now, safe to read while the run writes on. */
-export async function snapshot(db: DB, target: string): Promise<void> {
-  await rm(target, { force: true });
-  await db.backup(target);
-  const copy = new Database(target);
-  copy.pragma('journal_mode = DELETE');
-  copy.close();
-}
 
 export type Artifact = { name: string; bytes: Buffer; contentType: string };
 
@@ -58,8 +51,10 @@ async function upload(prefixUri: string, artifacts: Artifact[], retry: RetryPoli
   }
 }
 
+/** Writes JSON that is published: every text in it redacted (a source's signed URL, say). */
 export async function writeJson(file: string, value: unknown): Promise<Buffer> {
-  const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+  const redacted = (_: string, v: unknown) => (typeof v === 'string' ? redact(v) : v);
+  const bytes = Buffer.from(`${JSON.stringify(value, redacted, 2)}\n`);
   await writeFile(file, bytes);
   return bytes;
 }
@@ -111,15 +106,9 @@ async function pointLatest(
   return true;
 }
 
-/** What publishing did: where, the objects' checksums, and whether latest.json now names this run. */
-export type PublishInfo = {
-  to: string;
-  objects: Record<string, { bytes: number; sha256: string }>;
-  latest: boolean;
-};
-
 export type PublishInput = {
-  database: string;
+  /** Where the database's snapshot is written before it is uploaded (SQLite). */
+  snapshotFile: string;
   logFile: string;
   /** The results location, s3://bucket/prefix/. */
   results: string;
@@ -134,14 +123,14 @@ export type PublishInput = {
 };
 
 /** Publishes a complete database; a failure says that nothing needs loading again. */
-export async function publishRun(db: DB, o: PublishInput): Promise<PublishInfo> {
+export async function publishRun(store: Store, o: PublishInput): Promise<PublishInfo> {
   const to = o.record.prefixUri;
-  const snapshotFile = `${o.database}.snapshot`;
+  const { snapshotFile } = o;
   try {
-    await snapshot(db, snapshotFile);
-    const database = {
+    const copied = await store.snapshot(snapshotFile);
+    const database = copied && {
       name: RESULT_NAMES.database,
-      bytes: await readFile(snapshotFile),
+      bytes: await readFile(copied),
       contentType: 'application/vnd.sqlite3',
     };
     const log = {
@@ -150,7 +139,9 @@ export async function publishRun(db: DB, o: PublishInput): Promise<PublishInfo> 
       contentType: 'text/plain; charset=utf-8',
     };
     const objects = Object.fromEntries(
-      [database, log].map((a) => [a.name, { bytes: a.bytes.length, sha256: sha256(a.bytes) }]),
+      [database, log].flatMap((a) =>
+        a ? [[a.name, { bytes: a.bytes.length, sha256: sha256(a.bytes) }]] : [],
+      ),
     );
     const summary = {
       name: RESULT_NAMES.summary,
@@ -158,7 +149,7 @@ export async function publishRun(db: DB, o: PublishInput): Promise<PublishInfo> 
       contentType: 'application/json',
     };
     o.log(`publishing to ${to}`);
-    await upload(to, [database, log, summary], o.retry, o.log);
+    await upload(to, database ? [database, log, summary] : [log, summary], o.retry, o.log);
     await o.record.complete();
     const latest = await pointLatest(o.results, o.run, o.retry, o.log);
     await rm(snapshotFile, { force: true });
@@ -166,7 +157,7 @@ export async function publishRun(db: DB, o: PublishInput): Promise<PublishInfo> 
   } catch (e) {
     // The user's next step depends on it: nothing needs loading again.
     throw new Error(
-      `${(e as Error).message}; the load is complete in ${o.database}: run again to publish it`,
+      `${(e as Error).message}; the load is complete in ${store.display}: run again to publish it`,
     );
   }
 }

@@ -1,6 +1,7 @@
 /** The run's log: one line per event, to stdout and appended to the log file. */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { redact } from './redact.ts';
 
 export type Log = (line: string) => void;
 
@@ -10,7 +11,8 @@ export type Log = (line: string) => void;
  */
 export type RunLog = Log & { readonly file: string | null; error: (message: string) => void };
 
-const stamp = (line: string) => `${new Date().toISOString()} ${line}\n`;
+/** Every line passes through redact: no secret reaches the terminal, the log or its upload. */
+const stamp = (line: string) => `${new Date().toISOString()} ${redact(line)}\n`;
 
 export function createLog(
   file: string | null,
@@ -31,7 +33,8 @@ export function createLog(
       throw new Error(`disk full writing the log ${file}: ${kept}`);
     }
   };
-  const error = (message: string) => {
+  const error = (text: string) => {
+    const message = redact(text);
     err.write(`census-etl: ${message}\n`);
     try {
       if (file) appendFileSync(file, stamp(`census-etl: ${message}`));

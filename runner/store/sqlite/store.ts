@@ -3,6 +3,7 @@
  * upgraded on open, and rows inserted as multi-row INSERTs in the batch's transaction.
  */
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Table } from '../../dataset/model.ts';
@@ -144,7 +145,14 @@ export async function openSqlite(file: string, options: OpenOptions): Promise<St
     // One transaction: a killed run never leaves half a schema, and the WAL stays small.
     const dataset = opened.transaction(() => upgradeSchema(opened, options.dataset))();
     return new SqlStore(destination(opened, file), dataset, {
-      snapshot: async (target) => void (await opened.backup(target)),
+      // A standalone copy as of now, safe to read while the run writes on.
+      snapshot: async (target) => {
+        await rm(target, { force: true });
+        await opened.backup(target);
+        const copy = new Database(target);
+        copy.pragma('journal_mode = DELETE');
+        copy.close();
+      },
       release: () => lock.close(),
     });
   } catch (e) {
