@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { App } from 'cdktf';
 import { FILES } from '../runner/dataset/adult.ts';
+import { loadDataset } from '../runner/dataset/dataset.ts';
 import { DEFAULTS } from '../runner/params.ts';
 import { stageSources } from '../runner/extract/sources.ts';
 import { buildBundle } from './bundle.ts';
@@ -38,10 +39,17 @@ const sources = FILES.map((f) => ({
 }));
 const cache = path.join(ROOT, '.cache', 'dataset');
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const { sources: staged } = await stageSources(sources, cache, DEFAULTS.retry, say);
+const { dataset } = await loadDataset(null);
+dataset.tables[0].files = sources.map((s) => ({
+  uri: s.uri,
+  name: path.basename(s.uri),
+  hash: `sha256:${s.sha256}`,
+}));
+const options = { retry: DEFAULTS.retry, log: say, maxRecordBytes: DEFAULTS.maxRecordBytes };
+const { sources: staged } = await stageSources(dataset, cache, options);
 // The whole schedule must fit in the time limit, or the instance would power off mid-run.
 const tooLong = scheduleProblem(
-  staged.reduce((n, s) => n + s.lines, 0),
+  staged.reduce((n, s) => n + s.records, 0),
   config,
 );
 if (tooLong) refuse(tooLong);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { DEFAULTS, type Params } from '../runner/params.ts';
+import { DEFAULTS, type DeployedParams } from '../runner/params.ts';
 import { SecureBucket } from './bucket.ts';
 import { DATABASE, PostgresDatabase, databaseUrl } from './database.ts';
 import type { Bundle } from './bundle.ts';
@@ -63,7 +63,7 @@ export class CensusEtlStack extends TerraformStack {
         checkCatalogue: quirks.checkRdsCatalogue,
       });
 
-    const paramsFor = (db: string): Omit<Params, 'sources' | 'results' | 'release'> => ({
+    const paramsFor = (db: string): DeployedParams => ({
       database: db,
       log: INSTANCE.log,
       batchSize: config.batchSize,

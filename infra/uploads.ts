@@ -7,7 +7,7 @@
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
 import { AssetType, DataResource, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
-import type { Params } from '../runner/params.ts';
+import type { DeployedParams, Params } from '../runner/params.ts';
 import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix, type BuiltFile } from './layout.ts';
 
 const CONTENT_TYPES: Record<BuiltFile, string> = {
@@ -28,7 +28,7 @@ export type UploadsProps = {
   /** PostgreSQL only: the CA bundle the loader verifies the database against, as a local path. */
   databaseCa: string | null;
   /** Everything of the runner's params but sources, results and release, which this sets. */
-  params: Omit<Params, 'sources' | 'results' | 'release'>;
+  params: DeployedParams;
   /** Identifies this release: a content hash, which changes whenever the bundle, params or data do. */
   release: string;
 };
@@ -66,7 +66,7 @@ export class Uploads extends Construct {
     const rawKeys = raw.map((f) =>
       file(`raw-${f.name}`, rawKey(this.partition, f.name), f.path, 'text/plain'),
     );
-    const runnerParams: Params = {
+    const runnerParams: DeployedParams & Pick<Params, 'release' | 'sources' | 'results'> = {
       ...params,
       release,
       sources: raw.map((f, i) => ({ uri: `s3://${bucket}/${rawKeys[i]}`, sha256: f.sha256 })),

@@ -69,6 +69,12 @@ export const ParamsSchema = z.strictObject({
 export type Params = z.infer<typeof ParamsSchema>;
 export type Source = NonNullable<Params['sources']>[number];
 
+/** What a deployed stack's parameters file sets besides its files and results; the rest are defaults. */
+export type DeployedParams = Pick<
+  Params,
+  'database' | 'log' | 'batchSize' | 'everySeconds' | 'unthrottled' | 'retry'
+>;
+
 /** `npm start` with no arguments: the 1,630-every-10-seconds local run. */
 export const DEFAULTS: Params = {
   dataset: null,
