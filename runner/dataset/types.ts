@@ -3,7 +3,9 @@
  * its logical value, or the reason it is not one. The cleaner calls these for every value the
  * parser's fast path does not take; the descriptor reader calls them to type constraint values.
  * Pure. Dates and times come out as ISO-8601 text: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS[.ffffff]`
- * (UTC when the text gave a zone), `HH:MM:SS[.ffffff]`: SQLite's own forms for its date functions.
+ * (UTC when the text gave a zone), `HH:MM:SS[.ffffff]`: SQLite's own forms for its date functions,
+ * and PostgreSQL's text for date, timestamp and time (DateStyle ISO), fractions without trailing
+ * zeros as PostgreSQL prints them (".5", not ".500"), so that both databases hold the same text.
  */
 import type { Field, FieldType, Value } from './model.ts';
 
@@ -196,6 +198,7 @@ function temporal(type: 'date' | 'datetime' | 'time', field: Field, text: string
   const not = fail(`is not ${TEMPORAL_NAME[type]} (${form})`);
   if (!p || !isDay(p.y, p.m, p.d) || !isClock(p.h, p.mi, p.s)) return not;
   if (p.f.length > 7) return fail('has more than 6 digits of fractional seconds');
+  p.f = p.f.replace(/\.?0+$/, '');
   if (type === 'date') return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}`;
   if (type === 'time') {
     if (p.zone !== null) return fail('is a time with a zone, which census-etl does not store');

@@ -38,12 +38,22 @@ export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 /** Slices small enough that an abort lands between them while the data is still flowing. */
 const SLICE = 256 * 1024;
 
+export type CopyOptions = {
+  /**
+   * What a failure does to the caller's transaction. 'rollback' (the default): rolls it back (see
+   * copyRows). 'caller': leaves it, failed, to the caller, who rolls back to a savepoint taken
+   * before the COPY and goes on in the same transaction (the store does, to retry rows one by one).
+   */
+  onFailure?: 'rollback' | 'caller';
+};
+
 /**
  * Writes `csv` (whole rows, csvRow's encoding) into `table` with COPY, in the transaction the
  * caller has begun on `client` (which needs an 'error' listener, as any pg client does); returns
  * the number of rows. On any failure, or when `signal` aborts before all data is sent, it rolls
  * the transaction back and throws: the client is then idle and usable, or, when the rollback
  * could not run (the connection is lost), ended, so that it fails at once and a pool drops it.
+ * With `onFailure: 'caller'` it only throws, and the caller rolls back.
  */
 export async function copyRows(
   client: ClientBase,
@@ -51,6 +61,7 @@ export async function copyRows(
   columns: readonly string[],
   csv: Buffer,
   signal?: AbortSignal,
+  options: CopyOptions = {},
 ): Promise<number> {
   const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN (FORMAT csv)`;
   const stream = client.query(copyFrom(sql));
@@ -73,7 +84,7 @@ export async function copyRows(
     signal?.throwIfAborted();
     return stream.rowCount;
   } catch (e) {
-    await rollbackOrEnd(client);
+    if (options.onFailure !== 'caller') await rollbackOrEnd(client);
     throw signal?.aborted ? signal.reason : e;
   } finally {
     signal?.removeEventListener('abort', abort);

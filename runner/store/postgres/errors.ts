@@ -24,6 +24,27 @@ type Failure = Error & { code?: string; errors?: { code?: string }[] };
 export const serverRefusedTls = (error: unknown) =>
   error instanceof Error && error.message === 'The server does not support SSL connections';
 
+/**
+ * What the PostgreSQL store throws for a database failure after it has connected (and, when
+ * retrying may help, while connecting): the message explained (naming the database, never its
+ * password), the SQLSTATE or socket code, and whether the same operation may succeed if retried
+ * (a lost connection, a full disk, a serialization failure). A batch and its checkpoint commit
+ * together or not at all, so retrying a batch that failed is always safe. Callers that must not
+ * import PostgreSQL code may test `(error as { retryable?: boolean }).retryable === true`.
+ */
+export class PostgresError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options: { code?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'PostgresError';
+    this.code = options.code;
+  }
+}
+
 const UNREACHABLE = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOENT'];
 const DROPPED = ['ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'];
 const DROPPED_MESSAGES = [
@@ -109,13 +130,42 @@ function explain(e: Failure, display: string): PostgresProblem {
         'or wait for them',
     );
   }
-  if (DROPPED.includes(code) || code.startsWith('08') || DROPPED_MESSAGES.includes(e.message)) {
+  // Another session touched the rows this transaction read or wrote: the batch rolled back whole.
+  if (code === '40001' || code === '40P01') {
+    return retryable(
+      `${display}: the transaction conflicted with another session ${said}: it was rolled back`,
+    );
+  }
+  if (connectionLost(e)) {
     return retryable(
       `${display}: the connection was lost ${said}: what was not committed is rolled back, ` +
         'and a run resumes after the last committed batch',
     );
   }
   return permanent(`${display}: ${said.slice(1, -1)}`);
+}
+
+/** Whether an error says the connection is gone (the server's session, and its transaction, with it). */
+export function connectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Failure).code ?? '';
+  return DROPPED.includes(code) || code.startsWith('08') || DROPPED_MESSAGES.includes(error.message);
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): a row's fault, not the database's. */
+const ROW_FAULT = /^2[23][0-9A-Z]{3}$/;
+
+/**
+ * `error` as a PostgresError: explained, except a row's fault (a key, a CHECK, a value the column
+ * cannot hold), which keeps the server's own words, as a quarantine reason quotes them.
+ */
+export function postgresError(error: unknown, display: string): PostgresError {
+  if (error instanceof PostgresError) return error;
+  const code = typeof (error as Failure)?.code === 'string' ? (error as Failure).code : undefined;
+  if (code && ROW_FAULT.test(code))
+    return new PostgresError((error as Error).message, false, { code, cause: error });
+  const { message, retryable } = explainPostgresError(error, display);
+  return new PostgresError(message, retryable, { code, cause: error });
 }
 
 export function explainPostgresError(error: unknown, display: string): PostgresProblem {

@@ -174,3 +174,25 @@ test(
     await assert.rejects(doomed.query('SELECT 1'), /not queryable/);
   },
 );
+
+test(
+  "onFailure 'caller': the transaction is left for a rollback to the caller's savepoint",
+  { skip, timeout: 30_000 },
+  async () => {
+    await reset();
+    await beginBatch(client, 5);
+    await copyRows(client, 't', COLUMNS, Buffer.from(csvRow([1, 'before', 1, true])));
+    await client.query('SAVEPOINT rows');
+    const csv = Buffer.from(csvRow([2, 'fine', 1, true]) + csvRow(['not a number', 'bad', 2, false]));
+    await assert.rejects(copyRows(client, 't', COLUMNS, csv, undefined, { onFailure: 'caller' }), {
+      code: '22P02',
+    });
+    assert.equal(client.getTransactionStatus(), 'E', 'the transaction is failed, not ended');
+    await client.query('ROLLBACK TO SAVEPOINT rows');
+    await copyRows(client, 't', COLUMNS, Buffer.from(csvRow([3, 'after', 1, false])));
+    await client.query('COMMIT');
+    const back = await observer.query({ text: 'SELECT id FROM t ORDER BY id', rowMode: 'array' });
+    assert.deepEqual(back.rows.flat(), [1, 3]);
+    assert.deepEqual(await committed(), { rows: 2, batch: 5 });
+  },
+);

@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  connectionLost,
   explainPostgresError,
+  PostgresError,
+  postgresError,
   serverRefusedTls,
   TableShapeError,
 } from '../../../../runner/store/postgres/errors.ts';
@@ -49,4 +52,40 @@ test('only the server’s "no" to TLS lets prefer go on without it', () => {
   assert.equal(serverRefusedTls(coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE')), false);
   assert.equal(serverRefusedTls(coded('ERR_TLS_CERT_ALTNAME_INVALID')), false);
   assert.equal(serverRefusedTls(new Error('There was an error establishing an SSL connection')), false);
+});
+
+test('a serialization failure or deadlock: the transaction rolled back, retryable', () => {
+  for (const code of ['40001', '40P01']) {
+    const p = explainPostgresError(coded(code, 'could not serialize access'), DB);
+    assert.equal(p.retryable, true, code);
+    assert.match(p.message, /conflicted with another session .*rolled back/);
+  }
+});
+
+test('connectionLost: the session is gone (a terminated backend, a reset socket), not a statement', () => {
+  for (const lost of [
+    coded('57P01'),
+    coded('ECONNRESET'),
+    coded('08006'),
+    new Error('Connection terminated unexpectedly'),
+  ])
+    assert.equal(connectionLost(lost), true, lost.message);
+  for (const kept of [coded('23505'), coded('53100'), coded('42501'), 'text'])
+    assert.equal(connectionLost(kept), false, String(kept));
+});
+
+test('postgresError: explained and marked; a row’s fault keeps the server’s words for its reason', () => {
+  const lost = postgresError(coded('57P01', 'terminating connection'), DB);
+  assert.ok(lost instanceof PostgresError);
+  assert.deepEqual([lost.code, lost.retryable], ['57P01', true]);
+  assert.match(lost.message, /^postgres:\/\/loader@db\.example.*the connection was lost/);
+  const key = postgresError(coded('23505', 'duplicate key value violates unique constraint "t_pkey"'), DB);
+  assert.deepEqual(
+    [key.code, key.retryable, key.message],
+    ['23505', false, 'duplicate key value violates unique constraint "t_pkey"'],
+  );
+  assert.equal(postgresError(coded('22021', 'invalid byte sequence'), DB).message, 'invalid byte sequence');
+  assert.equal(postgresError(key, 'other'), key, 'explained once');
+  const unknown = postgresError(coded('XX000', 'internal error'), DB);
+  assert.deepEqual([unknown.retryable, unknown.message], [false, `${DB}: XX000: internal error`]);
 });
