@@ -173,6 +173,47 @@ export function buildCli(): Command {
       }
     });
 
+  program
+    .command('infer')
+    .description('draft a Data Package descriptor (datapackage.json) for CSV files, one resource each')
+    .argument('<csv...>', 'the CSV files (UTF-8)')
+    .option(
+      '--out <file>',
+      'write the descriptor here; paths in it are relative to its folder (default: print)',
+    )
+    .option('--force', 'overwrite the --out file if it exists')
+    .option('--name <name>', 'the package name (default: the file name for one file, else "dataset")')
+    .option('--sample-bytes <n>', 'bytes of each file to infer from (default 1048576)', positiveInt)
+    .action(async (files: string[], o) => {
+      // Loaded on demand, as is everything infer needs beyond this file's own imports.
+      const [{ inferDescriptor }, { writeFile }, path] = await Promise.all([
+        import('./dataset/infer.ts'),
+        import('node:fs/promises'),
+        import('node:path'),
+      ]);
+      if (o.out && existsSync(o.out) && !o.force) {
+        throw new UsageError(`${o.out} exists: give --force to overwrite it`);
+      }
+      const outDir = o.out ? path.dirname(path.resolve(o.out)) : undefined;
+      const { descriptor, notes } = await inferDescriptor(files, {
+        outDir,
+        name: o.name,
+        sampleBytes: o.sampleBytes,
+      });
+      for (const note of notes) process.stderr.write(`note: ${note}\n`);
+      const json = `${JSON.stringify(descriptor, null, 2)}\n`;
+      if (!o.out) {
+        process.stdout.write(json);
+        return;
+      }
+      await writeFile(o.out, json, { flag: o.force ? 'w' : 'wx' }).catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(
+          e.code === 'EEXIST' ? `${o.out} exists: give --force to overwrite it` : `${o.out}: ${e.message}`,
+        );
+      });
+      process.stderr.write(`descriptor written: ${o.out}\n`);
+    });
+
   return program;
 }
 

@@ -17,7 +17,7 @@ export const OWN_TABLES = ['quarantine', 'sources', 'batches', 'run', 'dataset']
 export const OWN_VIEWS = ['quarantine_by_reason', 'missing_values'];
 
 /** Lineage column names for tables that do not name their own (censusEtl:lineage). */
-const DEFAULT_LINEAGE = { source: '_source', line: '_line' };
+export const DEFAULT_LINEAGE = { source: '_source', line: '_line' };
 
 const TYPES: readonly FieldType[] = [
   'string',
