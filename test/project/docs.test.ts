@@ -1,8 +1,8 @@
 /**
  * The docs are checked against the code, whole files at a time, so they stay true: the CLI's
  * commands and options and the parameters file's fields (docs/cli.md), the stack's settings
- * (docs/aws.md, docs/aws-postgres.md), the failure table's tests (docs/failures.md), every
- * relative link, and the README's length.
+ * (docs/aws.md, docs/aws-postgres.md), the failure table's tests (docs/failures.md), the
+ * commands the AWS twin types (docs/aws.md), every relative link, and the README's length.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { ENV } from '../../infra/config.ts';
 import { ROOT } from '../../infra/layout.ts';
 import { buildCli } from '../../runner/cli.ts';
 import { ParamsSchema } from '../../runner/params.ts';
+import { COMMANDS_PAGE, JOURNEY_COMMANDS, commandsIn, userCommands } from '../../twin/commands.ts';
 import { beginsWith, testNamesIn } from '../support/test-names.ts';
 
 const MAX_README_LINES = 150;
@@ -163,4 +164,11 @@ test('every relative link of README.md and docs/ resolves to a file (and a headi
     }
   }
   assert.ok(links > 20, `${links} links found`);
+});
+
+test(`the AWS twin types only commands ${COMMANDS_PAGE} shows, and it shows them all`, () => {
+  assert.deepEqual(userCommands(), JOURNEY_COMMANDS);
+  const shown = commandsIn(read(COMMANDS_PAGE));
+  for (const command of ['npx cdktf deploy', 'npm run logs', 'npm run sync', 'npx cdktf destroy'])
+    assert.ok(shown.includes(command), `the user's journey: ${command}`);
 });
