@@ -23,7 +23,7 @@ export class SecureBucket extends Construct {
   constructor(scope: Construct, id: string, { namePrefix, tlsOnlyPolicy }: SecureBucketProps) {
     super(scope, id);
     // forceDestroy: the results are written by the instance, not by Terraform; `cdktf destroy`
-    // removes them too (the README says: sync first).
+    // removes them too (docs/aws.md says: sync first).
     this.bucket = new S3Bucket(this, 'bucket', { bucketPrefix: namePrefix, forceDestroy: true });
     const bucket = this.bucket.id;
     new S3BucketPublicAccessBlock(this, 'public-access-block', {

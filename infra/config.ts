@@ -1,6 +1,7 @@
 /**
- * The stack's settings, read at synth time from environment variables (documented in the
- * README) and validated; every error names the variable and says what it wants.
+ * The stack's settings, read at synth time from environment variables (documented in
+ * docs/aws.md and docs/aws-postgres.md) and validated; every error names the variable and says
+ * what it wants.
  */
 import path from 'node:path';
 import { DEFAULTS, ParamsSchema } from '../runner/params.ts';
@@ -27,7 +28,7 @@ export type Config = {
   ssh: { keyName: string; cidr: string } | null;
   /** The database: null is SQLite on the instance (CENSUS_DESTINATION=sqlite, the default). */
   postgres: PostgresConfig | null;
-  /** The instance shuts down (and so terminates) after this many minutes, whatever happens. */
+  /** The instance shuts down (and so stops) after this many minutes, whatever happens. */
   timeLimitMinutes: number;
   batchSize: number;
   everySeconds: number;
@@ -50,7 +51,7 @@ export type Config = {
 
 export class ConfigError extends Error {}
 
-/** The variables, with what each one means; the README lists the same. */
+/** The variables; docs/aws.md or docs/aws-postgres.md says what each means (a docs test checks it). */
 export const ENV = {
   region: 'CENSUS_REGION',
   instanceType: 'CENSUS_INSTANCE_TYPE',

@@ -124,7 +124,7 @@ export class PostgresDatabase extends Construct {
       vpcSecurityGroupIds: [props.securityGroupId],
       publiclyAccessible: props.publiclyAccessible,
       multiAz: false,
-      // `cdktf destroy` deletes it and everything in it (the README says so before it).
+      // `cdktf destroy` deletes it and everything in it (docs/aws-postgres.md says so before it).
       skipFinalSnapshot: true,
       deletionProtection: false,
       // Opening or closing it to the user's CIDR takes effect now, not in the maintenance window.

@@ -252,8 +252,12 @@ function onSignal(signal: NodeJS.Signals) {
   setTimeout(() => process.exit(exitCodeOf(signal)), STOP_GRACE_MS);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
-const code = await main(process.argv.slice(2));
-// Stopped: exit now, whatever the job leaves behind (a download, a parser thread).
-if (stop.signal.aborted) process.exit(code);
-process.exitCode = code;
+// Run as the program (npm start, the bundle), not when a module imports buildCli: the docs'
+// test reads the commands and options from it. Node 24 says false for an imported module.
+if (import.meta.main !== false) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
+  const code = await main(process.argv.slice(2));
+  // Stopped: exit now, whatever the job leaves behind (a download, a parser thread).
+  if (stop.signal.aborted) process.exit(code);
+  process.exitCode = code;
+}

@@ -1,7 +1,8 @@
 /**
  * npm run readme-chart [-- --db out/census.db]: renders the report's education chart from a
- * loaded database to assets/share-by-education.png, the image the README shows. The chart is
- * the report's own SVG, rasterised by headless Chromium at twice its size for sharp text.
+ * loaded database to assets/share-by-education.png, the image the README and docs/data.md show.
+ * The chart is the report's own SVG, rasterised by headless Chromium at twice its size for sharp
+ * text.
  */
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';

@@ -1,5 +1,5 @@
 /**
- * npm run twin: the AWS twin of the cloud journey (the README's commands in a fresh clone,
+ * npm run twin: the AWS twin of the cloud journey (the commands of docs/aws.md in a fresh clone,
  * against moto on this machine; the instance booted as bare as Amazon Linux 2023), printing
  * each command as typed and each stage with its duration. Plays the real schedule (1,630
  * records every 10 s) unless told otherwise: --batch-size N --every SECONDS.

@@ -1,6 +1,6 @@
 /**
- * The journey the twin plays (issues 9 and 10's "done when"), sharing one deploy on a fast
- * schedule: a schedule too long for the time limit refused; a deploy and its run, synced; an
+ * The journey the twin plays, the cloud half of the user's journey end to end, sharing one
+ * deploy on a fast schedule: a schedule too long for the time limit refused; a deploy and its run, synced; an
  * unchanged deploy that changes nothing (no instance, no run); changed parameters, a new run
  * followed live by `npm run logs` from S3 (the first run's results still there); a failing run
  * (`npm run rerun`: sync says it failed and saves its log, the previous complete run is still
@@ -12,6 +12,7 @@ import { LATEST_COMPLETE, RESULT_NAMES } from '../runner/publish/results.ts';
 import { ENV } from '../infra/config.ts';
 import { RESULTS_PREFIX } from '../infra/layout.ts';
 import type { StackOutputs } from '../scripts/lib/outputs.ts';
+import { JOURNEY_COMMANDS, userCommands } from './commands.ts';
 import { Twin, type InstanceBoot, type UserSettings } from './twin.ts';
 import type { Typed } from './user.ts';
 
@@ -69,13 +70,13 @@ export const bootCalls = (timeLimitMinutes: number, completed: boolean) => [
   'shutdown -h now',
 ];
 
-const DEPLOY = 'npx cdktf deploy --auto-approve';
 /** What Terraform says when it changes no resource (a stopped instance's public DNS output may go). */
 export const UNCHANGED = /No changes\.|Resources: 0 added, 0 changed, 0 destroyed/;
-const RERUN = 'npm run rerun -- --auto-approve';
 
 /** The whole journey, stage by stage. The caller decides what to assert and prints durations. */
 export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
+  // Before anything starts: a command the docs no longer show stops the journey here.
+  const typing = userCommands();
   const twin = new Twin(settings, settings.log);
   const stage = <T>(name: string, body: () => T | Promise<T>) => twin.stage(name, body);
   let ok = false;
@@ -84,20 +85,20 @@ export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
     await stage('offline only: terraform init from the provider mirror', () => twin.initOffline());
     const slow = `${ENV.batchSize}=100 ${ENV.everySeconds}=60`;
     const refused = await stage('a schedule too long for the time limit', () =>
-      twin.type(`${slow} ${DEPLOY}`, { mayFail: true }),
+      twin.type(`${slow} ${typing.deploy}`, { mayFail: true }),
     );
 
-    await stage('npx cdktf deploy', () => twin.type(DEPLOY));
+    await stage('npx cdktf deploy', () => twin.type(typing.deploy));
     const outputs = twin.outputs();
     const deniedWrite = await stage('the instance role writes outside results/', () =>
       twin.roleWriteOutsideResults(),
     );
     const first = await stage('boot → first batch → publish → power off', () => twin.boot('first'));
-    await stage('npm run sync', () => twin.type('npm run sync'));
+    await stage('npm run sync', () => twin.type(typing.sync));
 
     const unchanged = await stage('npx cdktf deploy, unchanged: nothing happens', async () => {
       const runs = twin.runs();
-      const { output } = await twin.type(DEPLOY);
+      const { output } = await twin.type(typing.deploy);
       const { instance_id: instanceId } = twin.outputs();
       const newRuns = twin.runs().filter((r) => !runs.includes(r));
       return { output, instanceId, state: twin.instanceState(instanceId), newRuns };
@@ -105,17 +106,17 @@ export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
 
     twin.export(ENV.batchSize, String(settings.changedBatchSize));
     await stage('npx cdktf deploy, changed parameters: a new release, a new instance', () =>
-      twin.type(DEPLOY),
+      twin.type(typing.deploy),
     );
     const [changed, logs] = await stage('boot, and npm run logs following the run from S3', () =>
       Promise.all([
         twin.boot('changed'),
-        twin.type('npm run logs', { watch: { 'first batch': /batch 1\/\d+:/ } }),
+        twin.type(typing.logs, { watch: { 'first batch': /batch 1\/\d+:/ } }),
       ]),
     );
     const firstRunKeys = twin.keys(`${RESULTS_PREFIX}${first.run}/`);
 
-    await stage('npm run rerun: a new instance, the same release', () => twin.type(RERUN));
+    await stage('npm run rerun: a new instance, the same release', () => twin.type(typing.rerun));
     // After the rerun: its apply puts back any raw object that differs from the deployed one.
     const tampered = FILES[1].name;
     twin.replaceRawFile(tampered, Buffer.from('tampered\n'));
@@ -124,18 +125,18 @@ export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
     );
     twin.replaceRawFile(tampered, null);
     const syncAfterFailure = await stage('npm run sync: the newest run failed', () =>
-      twin.type('npm run sync', { mayFail: true }),
+      twin.type(typing.sync, { mayFail: true }),
     );
     const latestAfterFailure = JSON.parse(twin.object(`${RESULTS_PREFIX}${LATEST_COMPLETE}`)).run as string;
 
-    await stage('npm run rerun again', () => twin.type(RERUN));
+    await stage('npm run rerun again', () => twin.type(typing.rerun));
     const stopped = await stage('boot; the time limit stops the loader (its watchdog, fired early)', () =>
       twin.boot('stopped', settings.watchdogSeconds),
     );
-    const list = await stage('npm run sync -- --list', () => twin.type('npm run sync -- --list'));
+    const list = await stage('npm run sync -- --list', () => twin.type(typing.list));
     const counts = twin.counts(latestAfterFailure);
 
-    await stage('npx cdktf destroy', () => twin.type('npx cdktf destroy --auto-approve'));
+    await stage('npx cdktf destroy', () => twin.type(typing.destroy));
     const leftovers = twin.leftovers();
     ok = true;
     const typed = twin.typed.map(({ command, status }) => ({ command, status }));
@@ -257,7 +258,7 @@ export function problems(
     r.counts.loaded === expected.loaded && r.counts.quarantined === expected.quarantined,
   );
   const failedCommands = r.typed.filter(
-    (t) => t.status !== 0 && t.command !== r.refused.command && t.command !== 'npm run sync',
+    (t) => t.status !== 0 && t.command !== r.refused.command && t.command !== JOURNEY_COMMANDS.sync,
   );
   for (const t of failedCommands) found.push(`\`${t.command}\` exited with ${t.status}`);
   says(`role write outside results/: ${r.deniedWrite}`, /AccessDenied/.test(r.deniedWrite));

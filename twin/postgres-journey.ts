@@ -1,5 +1,5 @@
 /**
- * The twin's journey with CENSUS_DESTINATION=postgres (issue 19's "done when"): deploy (bucket,
+ * The twin's journey with CENSUS_DESTINATION=postgres, the RDS stack end to end: deploy (bucket,
  * instance and an RDS PostgreSQL, which moto emulates as an API only); the twin's PostgreSQL
  * behind moto's endpoint (postgres.ts); a boot whose loader loads into it, publishes, powers
  * off; its tables against a local SQLite load of the same files; `npm run sync`; a release
@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { ENV } from '../infra/config.ts';
 import { ROOT } from '../infra/layout.ts';
 import type { StackOutputs } from '../scripts/lib/outputs.ts';
+import { userCommands } from './commands.ts';
 import { makeCa, type ServedDatabase } from './postgres.ts';
 import { Twin, type InstanceBoot, type UserSettings } from './twin.ts';
 import type { Typed } from './user.ts';
@@ -44,7 +45,6 @@ export type PostgresTwinReport = {
   leftovers: string[];
 };
 
-const DEPLOY = 'npx cdktf deploy --auto-approve';
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Columns of `table` in the SQLite file: all of them unless the contract names some. */
@@ -117,13 +117,15 @@ function databaseDigest(twin: Twin, table: Table, columns: string[]): TableDiges
 }
 
 export async function runPostgresTwin(settings: PostgresJourneySettings): Promise<PostgresTwinReport> {
+  // Before anything starts: a command the docs no longer show stops the journey here.
+  const typing = userCommands();
   const twin = new Twin({ ...settings, postgres: true }, settings.log);
   const stage = <T>(name: string, body: () => T | Promise<T>) => twin.stage(name, body);
   let ok = false;
   try {
     await stage('start moto (IAM enforced), an admin user, the twin CA, a fresh clone', () => twin.start());
     await stage('offline only: terraform init from the provider mirror', () => twin.initOffline());
-    await stage('CENSUS_DESTINATION=postgres npx cdktf deploy', () => twin.type(DEPLOY));
+    await stage('CENSUS_DESTINATION=postgres npx cdktf deploy', () => twin.type(typing.deploy));
     const outputs = twin.outputs() as PostgresTwinReport['outputs'];
     const served = await stage("the twin's RDS: a real PostgreSQL behind moto's endpoint", () =>
       twin.serveDatabase(),
@@ -135,14 +137,16 @@ export async function runPostgresTwin(settings: PostgresJourneySettings): Promis
     const tables = Object.fromEntries(
       (Object.keys(COMPARED) as Table[]).map((t) => [t, databaseDigest(twin, t, local.columns[t])]),
     ) as PostgresTwinReport['tables'];
-    const sync = await stage('npm run sync', () => twin.type('npm run sync', { mayFail: true }));
+    const sync = await stage('npm run sync', () => twin.type(typing.sync, { mayFail: true }));
 
     const other = makeCa(path.join(twin.scratchDir, 'other-ca'), 'not-the-signer');
     twin.export(ENV.dbCaBundle, other.cert);
-    await stage('npx cdktf deploy, a CA bundle that did not sign the database', () => twin.type(DEPLOY));
+    await stage('npx cdktf deploy, a CA bundle that did not sign the database', () =>
+      twin.type(typing.deploy),
+    );
     const wrongCa = await stage('boot: the loader refuses the certificate', () => twin.boot('wrong-ca'));
 
-    await stage('npx cdktf destroy', () => twin.type('npx cdktf destroy --auto-approve'));
+    await stage('npx cdktf destroy', () => twin.type(typing.destroy));
     const leftovers = twin.leftovers();
     ok = true;
     return {

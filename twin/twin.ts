@@ -1,10 +1,10 @@
 /**
- * The AWS twin (SPEC §5): the machinery to play the user's cloud journey on this machine
- * against moto_server, with IAM enforced. In a fresh clone of the project, the README's
- * commands typed verbatim (twin-user.ts); the instance's user-data, read back from EC2, booted
- * on a machine as bare as Amazon Linux 2023 with the instance role's credentials only
- * (twin-instance.ts), after which EC2 does what the shutdown behaviour says; what S3 and EC2
- * hold, read with the admin's keys. The journey itself is twin-journey.ts.
+ * The AWS twin: the machinery to play the user's cloud journey on this machine, with no AWS,
+ * against moto_server, with IAM enforced. In a fresh clone of the project, the commands of
+ * docs/aws.md typed verbatim (user.ts, commands.ts); the instance's user-data, read back from
+ * EC2, booted on a machine as bare as Amazon Linux 2023 with the instance role's credentials
+ * only (instance.ts), after which EC2 does what the shutdown behaviour says; what S3 and EC2
+ * hold, read with the admin's keys. The journey itself is journey.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { bootInstance, type BootOutcome } from './instance.ts';
 import { makeCa, serveRdsDatabase, type Ca, type ServedDatabase, type TwinPostgres } from './postgres.ts';
 import { UserShell, cloneProject, type Typed } from './user.ts';
 
-/** The settings the twin's user exports, as the README documents them. */
+/** The settings the twin's user exports, as docs/aws.md documents them. */
 export type UserSettings = {
   /** The stack's region (CENSUS_REGION); the user's shell has no AWS_REGION. */
   region: string;
@@ -168,7 +168,7 @@ export class Twin {
 
     mkdirSync(this.project);
     cloneProject(this.project);
-    // The user's shell: their credentials, the settings the README documents, and the switch
+    // The user's shell: their credentials, the settings docs/aws.md documents, and the switch
     // to the local endpoint (CENSUS_AWS_ENDPOINT for the provider, AWS_ENDPOINT_URL for the SDK
     // and CLI), plus the offline provider mirror. No AWS_REGION: the stack's region is an output.
     const { region, batchSize, everySeconds, timeLimitMinutes, dataDir } = this.settings;

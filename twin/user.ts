@@ -1,7 +1,7 @@
 /**
- * The twin's user: a fresh clone of the project, and a shell that types the README's commands
- * in it, verbatim, with the settings a user would have exported. Each command is logged as
- * typed, with how it ended; its output goes to a transcript.
+ * The twin's user: a fresh clone of the project, and a shell that types the commands of
+ * docs/aws.md in it (commands.ts), verbatim, with the settings a user would have exported.
+ * Each command is logged as typed, with how it ended; its output goes to a transcript.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * The SQLite stack as synthesized (test inputs, real AWS and the emulator), its project path
  * replaced by <project>: what test/infra/sqlite-unchanged.test.ts compares with the copy taken
- * before PostgreSQL (issue 19) was added. A deliberate change of the SQLite stack writes a new
+ * before PostgreSQL was added. A deliberate change of the SQLite stack writes a new
  * copy: `node --import tsx test/infra/golden.ts > test/infra/sqlite-stack.json`.
  */
 import { ROOT } from '../../infra/layout.ts';

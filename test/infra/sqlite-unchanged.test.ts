@@ -1,5 +1,5 @@
 /**
- * SQLite, the default destination, keeps the stack it had before PostgreSQL was added (issue 19):
+ * SQLite, the default destination, keeps the stack it had before PostgreSQL was added:
  * byte for byte, on AWS and under the emulator: no RDS resource, no new cost, the same user-data.
  */
 import assert from 'node:assert/strict';

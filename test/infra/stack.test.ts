@@ -1,4 +1,7 @@
-/** The security baseline of SPEC §4, asserted on the synthesized Terraform JSON. */
+/**
+ * The stack's security baseline (private encrypted bucket, TLS only, IMDSv2, least-privilege role,
+ * SSH only when asked) and its lifecycle, asserted on the synthesized Terraform JSON.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import path from 'node:path';

@@ -164,7 +164,7 @@ const broken: [string, Partial<TwinReport>, RegExp][] = [
   ['list without a run', { list: typed('npm run sync -- --list', 0, '') }, /sync --list does not show/],
   ['wrong counts', { counts: { loaded: 9, quarantined: 1 } }, /9 loaded, 1 quarantined; expected 10/],
   [
-    'a README command failed',
+    'a documented command failed',
     { typed: [{ command: 'npm run rerun -- --auto-approve', status: 1 }] },
     /`npm run rerun/,
   ],

@@ -1,5 +1,5 @@
 /**
- * The AWS twin with CENSUS_DESTINATION=postgres (issue 19's acceptance test): deploy, the twin's
+ * The AWS twin with CENSUS_DESTINATION=postgres, the RDS stack end to end: deploy, the twin's
  * PostgreSQL behind the endpoint moto reports, a boot whose loader loads into it over verified
  * TLS, publishes and powers off; its tables equal a local SQLite load of the same files; sync;
  * a release with a CA bundle that did not sign the database's certificate fails on TLS; destroy

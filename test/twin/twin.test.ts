@@ -1,8 +1,8 @@
 /**
- * The AWS twin end to end (issues 9 and 10's acceptance test): in a fresh clone, the README's
- * commands typed verbatim against moto with IAM enforced, the instance booted as bare as
- * Amazon Linux 2023, one deploy shared by every stage (twin-journey.ts says which), on a fast
- * schedule through the user's own settings.
+ * The AWS twin end to end, the proof that the cloud journey works without AWS: in a fresh
+ * clone, the commands of docs/aws.md typed verbatim against moto with IAM enforced, the
+ * instance booted as bare as Amazon Linux 2023, one deploy shared by every stage (journey.ts
+ * says which), on a fast schedule through the user's own settings.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,7 +24,7 @@ const journey = [
   'refused → deploy → run → sync → unchanged',
   'changed + logs → failing → stopped → destroy',
 ].join(' → ');
-test(`the twin types the README: ${journey}`, { timeout: 20 * 60_000 }, async (t) => {
+test(`the twin types the docs' commands: ${journey}`, { timeout: 20 * 60_000 }, async (t) => {
   if (!TOOLS.every((tool) => requireTool(t, tool))) return;
   const r: TwinReport = await runTwin({
     region: 'eu-west-3',

@@ -1,7 +1,8 @@
 /**
  * The bulk path: rows encoded as CSV in JS, sent with COPY … FROM STDIN (FORMAT csv) through
- * pg-copy-streams, inside the caller's transaction (ENVIRONMENT.md measured COPY csv several
- * times faster than INSERT from Node). A COPY that fails leaves the transaction rolled back.
+ * pg-copy-streams, inside the caller's transaction (COPY csv measured several times faster than
+ * INSERT from Node when this path was chosen; scripts/bench/pg-copy.ts measures it per batch).
+ * A COPY that fails leaves the transaction rolled back.
  */
 import { once } from 'node:events';
 import type { ClientBase } from 'pg';
