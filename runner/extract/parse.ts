@@ -78,6 +78,8 @@ export function splitFields(d: Dialect, text: string): string[] | string {
       quote: d.quoteChar,
       escape: d.escapeChar ?? (d.doubleQuote ? d.quoteChar : null),
       ltrim: d.skipInitialSpace,
+      // As Python's csv (the Frictionless tools' reader): a quote inside an unquoted field is text.
+      relax_quotes: true,
       relax_column_count: true,
       record_delimiter: ['\r\n', '\n'],
     }) as string[][];

@@ -64,6 +64,14 @@ type Fingerprint = Omit<StagedSource, 'no' | 'table' | 'resource' | 'name' | 'ur
   encoding: string | null;
 };
 
+/** How people write the algorithms' names. */
+const HASH_NAMES: Record<string, string> = {
+  md5: 'MD5',
+  sha1: 'SHA-1',
+  sha256: 'SHA-256',
+  sha512: 'SHA-512',
+};
+
 /** Hash algorithms a descriptor may name (Data Package `hash`), as node:crypto calls them. */
 const HASHES: Record<string, string> = { md5: 'md5', sha1: 'sha1', sha256: 'sha256', sha512: 'sha512' };
 
@@ -320,7 +328,7 @@ export async function stageSources(
       const got = fp.alsoHex ?? fp.sha256;
       if (expected && got !== expected) {
         throw new SourceError(
-          `source ${uri}: ${algorithm!.toUpperCase()} is ${got}, expected ${expected} (corrupt or truncated file?)`,
+          `source ${uri}: ${HASH_NAMES[algorithm!]} is ${got}, expected ${expected} (corrupt or truncated file?)`,
         );
       }
       const headerAt = table.dialect.header ? checkHeader(file, uri, table, fp.ranges, o.maxRecordBytes) : -1;

@@ -31,7 +31,10 @@ export type LoaderOptions = {
   parsers: Pick<Parsers, 'size' | 'parse' | 'close'>;
 };
 
-/** Records read before the share is judged: a few bad records early on are no trend. */
+/**
+ * Records of a source read before its share is judged: a few bad records early on are no trend,
+ * and a smaller file's quarantine stays small whatever it holds.
+ */
 const SHARE_AFTER = 1000;
 
 export class Loader {
@@ -117,7 +120,7 @@ export class Loader {
   /** Stops the run when a source's quarantined share passes the limit. */
   private checkShare(source: StagedSource, p: SourceProgress, batch: readonly Quarantined[]) {
     const read = p.loaded + p.quarantined + p.skipped;
-    if (read < Math.min(SHARE_AFTER, source.records)) return;
+    if (read < SHARE_AFTER) return;
     const share = p.quarantined / Math.max(1, p.loaded + p.quarantined);
     if (share <= this.o.maxQuarantinedShare) return;
     const example = batch.find((q) => q.sourceNo === source.no);

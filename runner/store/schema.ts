@@ -6,6 +6,7 @@
 import type { Dataset, Field, Table, Value } from '../dataset/model.ts';
 import { storedAs } from '../dataset/types.ts';
 import { q, sqlString } from '../shared/sql.ts';
+import { redact } from '../shared/redact.ts';
 
 export type SqlKind = 'sqlite' | 'postgres';
 
@@ -230,3 +231,16 @@ export function viewsSql(dataset: Dataset): ViewSql[] {
 /** A field's value as its database column takes it from JavaScript. */
 export const storable = (kind: SqlKind, type: Field['type'], v: Value): Value =>
   kind === 'sqlite' && storedAs(type) === 'boolean' && typeof v === 'boolean' ? Number(v) : v;
+
+/**
+ * The dataset as the `dataset` table keeps it: its descriptor and its model as JSON, every text
+ * redacted (a file's signed URL is a credential; the database is published).
+ */
+export function datasetRow(dataset: Dataset): [string, string, string] {
+  const redacted = (_: string, v: unknown) => (typeof v === 'string' ? redact(v) : v);
+  return [
+    dataset.name,
+    JSON.stringify(dataset.descriptor, redacted),
+    JSON.stringify({ ...dataset, descriptor: null }, redacted),
+  ];
+}

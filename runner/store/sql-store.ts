@@ -69,7 +69,7 @@ export class SqlStore implements Store {
     if (!same) {
       const list = (xs: readonly Pick<SourceRecord, 'name' | 'sha256'>[]) =>
         xs.map((x) => `${x.name} (${x.sha256.slice(0, 12)})`).join(', ');
-      throw new UsageError(
+      throw new Error(
         `database ${this.display} was loaded from ${list(known)}; the sources now are ${list(staged)}. ` +
           'Use a new database (--db) to load different files',
       );

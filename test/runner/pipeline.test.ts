@@ -67,7 +67,7 @@ test('the log has a start line with the parameters, one line per batch and a fin
   assert.match(
     text,
     new RegExp(
-      'census-etl run starting; sources: .*Adult\\.data, .*Adult\\.test; database: .*; ' +
+      'census-etl run starting; dataset: adult \\(built in\\); data dir: .*; database: .*; ' +
         'batch size: 1630; schedule: unthrottled',
     ),
   );
@@ -78,18 +78,20 @@ test('the log has a start line with the parameters, one line per batch and a fin
     /batch 1\/30: 1629 loaded, 1 quarantined, 0 skipped \| 3\.3% \| ETA .* \| [\d.]+ ms$/,
   );
   assert.match(batchLines[29], /batch 30\/30: 1572 loaded, 0 quarantined, 1 skipped \| 100\.0% \|/);
-  assert.match(text, /done: 48837 loaded, 5 quarantined, 3 skipped = 48845 of 48845 lines in 30 batches/);
+  assert.match(text, /done: 48837 loaded, 5 quarantined, 3 skipped = 48845 of 48845 records in 30 batches/);
 });
 
 test('status prints progress per source; --json gives the same numbers to machines', () => {
   const human = runCli(['status', '--db', db]);
   assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, /complete, 100% of 48845 lines\nrun: \d{8}T\d{6}Z-local \(release local\)\n/);
-  assert.match(human.stdout, /Adult\.test\s+16283\/16283\s+lines\s+16280 loaded\s+1 quarantined\s+2 skipped/);
+  assert.match(human.stdout, /complete, 100% of 48845 records\nrun: \d{8}T\d{6}Z-local \(release local\)\n/);
+  assert.match(human.stdout, /Adult\.test\s+16283\/16283\s+records\s+16280 loaded\s+1 quarantined\s+2 skipped/);
   const json = JSON.parse(runCli(['status', '--db', db, '--json']).stdout);
   assert.deepEqual(json.totals, {
     lines: 48845,
     linesRead: 48845,
+    records: 48845,
+    recordsRead: 48845,
     loaded: 48837,
     quarantined: 5,
     skipped: 3,
@@ -121,7 +123,7 @@ test('a database part-loaded from some files refuses to resume from others', asy
   assert.match(
     r.stderr,
     new RegExp(
-      'this database was loaded from Adult\\.data \\(6068bb5739b2\\), Adult\\.test \\(158918d9895a\\); ' +
+      'was loaded from Adult\\.data \\(6068bb5739b2\\), Adult\\.test \\(158918d9895a\\); ' +
         'the sources now are',
     ),
   );

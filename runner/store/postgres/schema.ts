@@ -13,7 +13,7 @@ import type { Dataset } from '../../dataset/model.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { q } from '../../shared/sql.ts';
 import type { Database } from '../database.ts';
-import { SCHEMA_VERSION, tablesSql, viewsSql } from '../schema.ts';
+import { SCHEMA_VERSION, datasetRow, tablesSql, viewsSql } from '../schema.ts';
 import { PostgresError, TableShapeError } from './errors.ts';
 
 export const VERSION_TABLE = 'census_etl_schema';
@@ -245,11 +245,10 @@ export async function upgradeSchema(db: Database, given: Dataset | null): Promis
     );
   }
   if (!kept) {
-    await db.run('INSERT INTO dataset (id, name, descriptor, model) VALUES (1, ?, ?, ?)', [
-      dataset.name,
-      JSON.stringify(dataset.descriptor),
-      JSON.stringify({ ...dataset, descriptor: null }),
-    ]);
+    await db.run(
+      'INSERT INTO dataset (id, name, descriptor, model) VALUES (1, ?, ?, ?)',
+      datasetRow(dataset),
+    );
   }
   if (viewsDiffer) await recreateViews(db, dataset, kept);
   return dataset;

@@ -8,7 +8,7 @@ import type { Dataset } from '../../dataset/model.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { LOCAL_RELEASE } from '../../publish/results.ts';
 import { q } from '../../shared/sql.ts';
-import { SCHEMA_VERSION, tablesSql, viewsSql } from '../schema.ts';
+import { SCHEMA_VERSION, datasetRow, tablesSql, viewsSql } from '../schema.ts';
 
 type DB = Database.Database;
 type Definition = { name: string; sql: string };
@@ -136,9 +136,7 @@ export function upgradeSchema(db: DB, given: Dataset | null): Dataset {
   for (; version > 0 && version < SCHEMA_VERSION; version++) MIGRATIONS[version](db, dataset);
   if (!kept) {
     db.prepare('INSERT INTO dataset (id, name, descriptor, model) VALUES (1, ?, ?, ?)').run(
-      dataset.name,
-      JSON.stringify(dataset.descriptor),
-      JSON.stringify({ ...dataset, descriptor: null }),
+      ...datasetRow(dataset),
     );
   }
   const now = definitions(db, 'table');

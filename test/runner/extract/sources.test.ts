@@ -91,10 +91,10 @@ test('bad records are quarantined with source, line, raw text and reason; the re
     [
       [2, bad[0], 'expected 15 fields separated by ",", found 14'],
       [3, bad[1], 'expected 15 fields separated by ",", found 16'],
-      [4, bad[2], 'workclass: "Astronaut" is not one of the values in Description'],
+      [4, bad[2], 'workclass: "Astronaut" is not in its enum (8 values)'],
       [5, bad[3], 'fnlwgt: "12x" is not an integer'],
       [6, bad[4], 'capital-loss: -1 is outside 0..9007199254740991'],
-      [7, bad[5], 'fnlwgt: "99999999999999999999" is too large'],
+      [7, bad[5], 'fnlwgt: "99999999999999999999" is too large (beyond ±9,007,199,254,740,991)'],
       [8, bad[6], 'expected 15 fields separated by ",", found 2'],
     ],
   );

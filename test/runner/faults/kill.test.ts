@@ -60,7 +60,7 @@ async function killAndResume(t: TestContext, mode: Mode, seed: number) {
   // The rest of the load, without waiting for ticks: batch boundaries do not depend on the schedule.
   const rerun = await finished(startCli([...run(db), '--unthrottled']));
   assert.equal(rerun.code, 0, rerun.stderr);
-  assert.match(rerun.stdout, /resuming after batch \d+: \d+ of \d+ lines already accounted for/);
+  assert.match(rerun.stdout, /resuming after batch \d+: \d+ of \d+ records already accounted for/);
   assert.equal(
     contentHash(db),
     contentHash(reference),

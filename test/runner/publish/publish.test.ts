@@ -76,6 +76,8 @@ test(
     assert.deepEqual(summary.totals, {
       lines: 50,
       linesRead: 50,
+      records: 50,
+      recordsRead: 50,
       loaded: 49,
       quarantined: 1,
       skipped: 0,
@@ -130,7 +132,7 @@ test(
     assert.notEqual(secondRun.id, firstRun.id);
     const doc = await runJson(results, prefix, secondRun.id);
     assert.equal(doc.state, 'failed');
-    assert.match(doc.why ?? '', /^source .*Adult\.test ended before line 5, its length when staged/);
+    assert.match(doc.why ?? '', /^source .*Adult\.test ended before record 5, its count when staged/);
     assert.ok(
       doc.progress && doc.progress.batches >= 4 && doc.progress.percent < 100,
       JSON.stringify(doc.progress),
