@@ -158,7 +158,6 @@ const resourceShape = z
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "-" or "_"'),
     title: str.optional(),
     path: z.union([str, z.array(str).min(1)]).optional(),
-    data: z.unknown().optional(),
     format: str.optional(),
     mediatype: str.optional(),
     encoding: str.optional(),

@@ -151,26 +151,56 @@ test('a record of invalid UTF-8 is quarantined, its raw text kept as well as it 
   ]);
 });
 
-test('a record a bad quote makes unreadable is quarantined with what csv-parse says', async () => {
-  const { records } = await parseText('id,text\n1,"a"b\n2,c\n');
-  const held = records[1] as { reason: string; raw: string };
-  assert.equal(held.raw, '1,"a"b');
-  assert.match(held.reason, /^cannot be read as CSV: Invalid Closing Quote/);
-  assert.deepEqual(records[2], { line: 3, kind: 'row', values: [2, 'c'] });
+test('a quote left open at the end of the file: that record quarantined with what csv-parse says', async () => {
+  const { records, source } = await parseText('id,text\n1,a\n2,"never closed\n');
+  assert.deepEqual(records.slice(0, 2), [
+    { line: 1, kind: 'skip' },
+    { line: 2, kind: 'row', values: [1, 'a'] },
+  ]);
+  const held = records[2] as { line: number; reason: string; raw: string };
+  assert.equal(held.line, 3);
+  assert.equal(held.raw, '2,"never closed');
+  assert.match(held.reason, /^cannot be read as CSV: Quote Not Closed/);
+  assert.equal(source.lines, 3);
 });
+
+test(
+  "a quote inside an unquoted field is text, as Python's csv reads it: the lines after it are records",
+  { todo: 'runner bug: RecordScanner opens quotes mid-field, where splitFields (relax_quotes) does not' },
+  async () => {
+    const { records } = await parseText('id,text\n1,5\'11" tall\n2,b\n3,c\n');
+    assert.deepEqual(records, [
+      { line: 1, kind: 'skip' },
+      { line: 2, kind: 'row', values: [1, `5'11" tall`] },
+      { line: 3, kind: 'row', values: [2, 'b'] },
+      { line: 4, kind: 'row', values: [3, 'c'] },
+    ]);
+  },
+);
 
 test(`more than ${MAX_FIELDS} fields: quarantined before csv-parse builds them`, async () => {
   const many = `1,${'x,'.repeat(MAX_FIELDS)}x`;
-  assert.equal(
-    splitFields({ ...(await oneTable([{ name: 'a' }])).tables[0].dialect }, many),
-    'more than 10000 fields',
-  );
-  const { records } = await parseText(`id,text\n${many}\n"${many}"\n2,b\n`, { maxBytes: 1 << 20 });
+  const { dialect } = (await oneTable([{ name: 'a' }])).tables[0];
+  assert.equal(splitFields(dialect, many), `more than ${MAX_FIELDS} fields`);
+  assert.equal(splitFields(dialect, `${many},"quoted"`), `more than ${MAX_FIELDS} fields`);
+  const { records } = await parseText(`id,text\n${many}\n2,b\n`, { maxBytes: 1 << 20 });
   assert.deepEqual(
     records.map((r) => (r.kind === 'quarantine' ? r.reason : r.kind)),
-    ['skip', 'more than 10000 fields', 'expected 2 fields separated by ",", found 1', 'row'],
+    ['skip', `more than ${MAX_FIELDS} fields`, 'row'],
   );
 });
+
+test(
+  `a quoted field holding more than ${MAX_FIELDS} delimiters is one field`,
+  { todo: 'runner bug: splitFields counts the delimiters inside quotes as field separators' },
+  async () => {
+    const text = `"${'a,'.repeat(MAX_FIELDS)}"`;
+    const { records } = await parseText(`id,text\n1,${text}\n`, { maxBytes: 1 << 20 });
+    const [, record] = records;
+    const got = record.kind === 'quarantine' ? record.reason : record.kind;
+    assert.equal(got, 'row');
+  },
+);
 
 test('a line of a few million delimiters: quarantined naming maxRecordBytes, raw cut; the rest parses', async () => {
   const delimiters = 3_000_000;
