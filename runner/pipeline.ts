@@ -24,7 +24,8 @@ export type { RunOptions } from './session.ts';
 function describeTotals(s: Status): string {
   const per = s.sources.map(
     (x) =>
-      `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped of ${x.records} records`,
+      `${x.name}: ${x.loaded} loaded, ${x.quarantined} quarantined, ${x.skipped} skipped ` +
+      `of ${x.records} records`,
   );
   const t = s.totals;
   return (

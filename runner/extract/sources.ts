@@ -309,7 +309,8 @@ export async function stageSources(
       });
       if (fp.encoding) {
         throw new SourceError(
-          `source ${uri}: the file is ${fp.encoding} (its byte order mark says so); census-etl reads UTF-8: ` +
+          `source ${uri}: the file is ${fp.encoding} (its byte order mark says so); ` +
+            'census-etl reads UTF-8: ' +
             'convert it (e.g. iconv -f ' +
             fp.encoding +
             ' -t UTF-8) and load again',
@@ -328,7 +329,8 @@ export async function stageSources(
       const got = fp.alsoHex ?? fp.sha256;
       if (expected && got !== expected) {
         throw new SourceError(
-          `source ${uri}: ${HASH_NAMES[algorithm!]} is ${got}, expected ${expected} (corrupt or truncated file?)`,
+          `source ${uri}: ${HASH_NAMES[algorithm!]} is ${got}, expected ${expected} ` +
+            '(corrupt or truncated file?)',
         );
       }
       const headerAt = table.dialect.header ? checkHeader(file, uri, table, fp.ranges, o.maxRecordBytes) : -1;

@@ -58,7 +58,8 @@ async function rowByRow(
   progress: Map<number, SourceProgress>,
 ): Promise<number> {
   const columns = insertColumns(table);
-  const sql = `INSERT INTO ${q(table.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  const placeholders = columns.map(() => '?').join(', ');
+  const sql = `INSERT INTO ${q(table.name)} (${columns.map(q).join(', ')}) VALUES (${placeholders})`;
   let refused = 0;
   for (const block of blocks) {
     for (let r = 0; r < block.lines.length; r++) {
@@ -121,7 +122,8 @@ export function writeBatch(
     }
     for (const p of progress.values()) {
       await db.run(
-        'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? WHERE no = ?',
+        'UPDATE sources SET next_offset = ?, next_line = ?, loaded = ?, quarantined = ?, skipped = ? ' +
+          'WHERE no = ?',
         [p.nextOffset, p.nextLine, p.loaded, p.quarantined, p.skipped, p.no],
       );
     }

@@ -24,7 +24,8 @@ export async function readStatus(db: Database): Promise<Status> {
   const sources = (
     await db.all<SourceStatus>(
       'SELECT resource, name, uri, sha256, bytes, lines, records, next_line - 1 AS "linesRead", ' +
-        'loaded + quarantined + skipped AS "recordsRead", loaded, quarantined, skipped FROM sources ORDER BY no',
+        'loaded + quarantined + skipped AS "recordsRead", loaded, quarantined, skipped ' +
+        'FROM sources ORDER BY no',
     )
   ).map((s) => numbers(s));
   const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);

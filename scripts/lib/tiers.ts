@@ -32,6 +32,7 @@ export const NEEDS_TOOLS: Record<string, string> = {
   'test/runner/store/postgres/cluster.test.ts': 'PostgreSQL (a throwaway cluster)',
   'test/runner/store/postgres/connect.test.ts': 'PostgreSQL (a throwaway cluster), openssl',
   'test/runner/store/postgres/copy.test.ts': 'PostgreSQL (a throwaway cluster)',
+  'test/runner/store/postgres/store.test.ts': 'PostgreSQL (a throwaway cluster)',
   'test/scripts/logs.test.ts': 'moto_server, terraform',
   'test/scripts/sync.test.ts': 'moto_server, terraform',
   'test/twin/instance.test.ts': 'moto_server, the AWS CLI, unshare, ip, openssl, psql',

@@ -49,7 +49,16 @@ test('the release loads a dataset from a folder holding only its own files (no n
   assert.equal(loaded.status, 0, loaded.stderr);
   const status = run('status', '--db', db, '--json');
   assert.equal(status.status, 0, status.stderr);
-  const totals = { lines: 11, linesRead: 11, records: 11, recordsRead: 11, loaded: 10, quarantined: 1, skipped: 0, percent: 100 };
+  const totals = {
+    lines: 11,
+    linesRead: 11,
+    records: 11,
+    recordsRead: 11,
+    loaded: 10,
+    quarantined: 1,
+    skipped: 0,
+    percent: 100,
+  };
   assert.deepEqual(JSON.parse(status.stdout).totals, totals);
 });
 

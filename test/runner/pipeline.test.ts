@@ -85,7 +85,10 @@ test('status prints progress per source; --json gives the same numbers to machin
   const human = runCli(['status', '--db', db]);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /complete, 100% of 48845 records\nrun: \d{8}T\d{6}Z-local \(release local\)\n/);
-  assert.match(human.stdout, /Adult\.test\s+16283\/16283\s+records\s+16280 loaded\s+1 quarantined\s+2 skipped/);
+  assert.match(
+    human.stdout,
+    /Adult\.test\s+16283\/16283\s+records\s+16280 loaded\s+1 quarantined\s+2 skipped/,
+  );
   const json = JSON.parse(runCli(['status', '--db', db, '--json']).stdout);
   assert.deepEqual(json.totals, {
     lines: 48845,
