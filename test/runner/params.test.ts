@@ -2,27 +2,41 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULTS, ORIGIN_SOURCES, resolveParams } from '../../runner/params.ts';
+import { DEFAULTS, resolveParams } from '../../runner/params.ts';
 import { UsageError } from '../../runner/shared/errors.ts';
 import { tempDir } from '../support/fixtures.ts';
 
 test(
-  'with nothing given, the defaults are the local run: ' + 'published files, 1,630 every 10 s, no results',
+  'with nothing given, the defaults are the local run: ' + 'Adult built in, 1,630 every 10 s, no results',
   async () => {
     const p = await resolveParams(undefined, {}, {});
     assert.deepEqual(p, DEFAULTS);
     assert.equal(p.batchSize, 1630);
     assert.equal(p.everySeconds, 10);
-    assert.ok(ORIGIN_SOURCES.every((s) => s.uri.startsWith('https://') && /^[0-9a-f]{64}$/.test(s.sha256!)));
+    assert.deepEqual([p.dataset, p.sources, p.dataDir], [null, null, null]);
+    assert.deepEqual([p.maxQuarantinedShare, p.maxRecordBytes], [0.1, 1 << 20]);
   },
 );
 
-test('CENSUS_DATA_DIR replaces the downloads with local files, read as they are', async () => {
+test('CENSUS_DATA_DIR replaces the downloads with local files, unless the run names its dataset', async () => {
   const p = await resolveParams(undefined, {}, { CENSUS_DATA_DIR: 'some/dir' });
-  assert.deepEqual(p.sources, [
-    { uri: path.join('some/dir', 'Adult.data') },
-    { uri: path.join('some/dir', 'Adult.test') },
-  ]);
+  assert.equal(p.dataDir, 'some/dir');
+  const own = await resolveParams(undefined, { dataset: 'dp.json' }, { CENSUS_DATA_DIR: 'some/dir' });
+  assert.deepEqual([own.dataset, own.dataDir], ['dp.json', null]);
+});
+
+test('a source with user:password@ is refused, naming the field; a parameters file over 1 MiB too', async () => {
+  const file = path.join(tempDir(), 'params.json');
+  writeFileSync(file, JSON.stringify({ sources: [{ uri: 'https://u:pw@example.com/a.csv' }] }));
+  await assert.rejects(resolveParams(file, {}, {}), (e: Error) => {
+    assert.ok(e instanceof UsageError);
+    assert.match(e.message, /sources\.0\.uri: holds credentials \(user:password@\)/);
+    return true;
+  });
+  writeFileSync(file, JSON.stringify({ batchSize: 5, pad: ' '.repeat(1 << 20) }));
+  await assert.rejects(resolveParams(file, {}, {}), /is larger than 1048576 bytes: not a parameters file/);
+  writeFileSync(file, JSON.stringify({ maxQuarantinedShare: 2, maxRecordBytes: 10 }));
+  await assert.rejects(resolveParams(file, {}, {}), /maxQuarantinedShare: .*\n\s+maxRecordBytes: /);
 });
 
 test(
@@ -46,8 +60,9 @@ test(
     assert.equal(p.everySeconds, 5);
     assert.equal(p.results, 's3://bucket/prefix/');
     assert.deepEqual(p.sources, [{ uri: 's3://b/raw/a.data', sha256: 'a'.repeat(64) }]);
+    assert.equal(p.dataDir, null, 'sources in the file beat CENSUS_DATA_DIR');
     const flagged = await resolveParams(file, { dataDir: 'mine' }, {});
-    assert.equal(flagged.sources[0].uri, path.join('mine', 'Adult.data'), '--data-dir beats the file');
+    assert.equal(flagged.dataDir, 'mine', '--data-dir is taken as given');
   },
 );
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { createLog } from '../../runner/shared/log.ts';
-import { DEFAULTS, sourcesIn, type Params } from '../../runner/params.ts';
+import { DEFAULTS, type Params } from '../../runner/params.ts';
 import { PROGRESS_EVERY_SECONDS, type RunDocument } from '../../runner/publish/results.ts';
 import { runJob } from '../../runner/pipeline.ts';
 import { finished, runArgs, startCli } from '../support/cli.ts';
@@ -48,7 +48,7 @@ function scheduled(prefix: string, batches: number): Params {
   const out = path.join(dir, 'out');
   return {
     ...DEFAULTS,
-    sources: sourcesIn(dir),
+    dataDir: dir,
     database: path.join(out, 'census.db'),
     log: path.join(out, 'census-etl.log'),
     batchSize: 10,
@@ -138,7 +138,7 @@ test(
   { skip },
   async () => {
     const params = scheduled('stopped/', 10);
-    const dir = path.dirname(params.sources[0].uri);
+    const dir = params.dataDir!;
     const load = runArgs({ dir, db: params.database, log: params.log, batchSize: 10 });
     const args = [...load, '--every', '1', '--results', params.results!];
     const child = startCli(args, { ...moto.env });

@@ -142,10 +142,9 @@ export function upgradeSchema(db: DB, given: Dataset | null): Dataset {
   const now = definitions(db, 'table');
   for (const t of tablesSql('sqlite', dataset)) {
     if (!same(now.get(t.name), t.sql)) {
-      const was = kept ? `dataset ${kept.name}'s` : 'an older';
       throw new UsageError(
-        `database ${db.name}: its table ${t.name} is not the one dataset ${dataset.name} defines ` +
-          `(it holds ${was}): load into a new --db`,
+        `database ${db.name}: its table ${t.name} is not the one this census-etl defines for dataset ` +
+          `${dataset.name} (schema version ${SCHEMA_VERSION}): load into a new --db`,
       );
     }
   }

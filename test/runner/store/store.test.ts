@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { SCHEMA_VERSION } from '../../../runner/store/store.ts';
+import { SCHEMA_VERSION } from '../../../runner/store/schema.ts';
 import { runArgs, runCli } from '../../support/cli.ts';
 import { tempDir } from '../../support/fixtures.ts';
 import { mixedSources } from '../../support/generate.ts';
@@ -38,6 +38,7 @@ const read = <T>(file: string, sql: string): T[] => {
 
 /** Makes a database what the first release made: no version, quarantine keyed by file name, no run id. */
 const FIRST_RELEASE = `
+DROP TABLE dataset;
 CREATE TEMP TABLE q AS SELECT source, line, raw, reason FROM quarantine;
 DROP TABLE quarantine;
 CREATE TABLE quarantine (
@@ -71,7 +72,7 @@ test('a first-release database is migrated: run id and release, quarantine by so
   assert.equal(before.code, 2);
   assert.match(
     before.stderr,
-    /has schema version 1, this census-etl reads 2: `census-etl run` or `census-etl publish` on it upgrades/,
+    /has schema version 1, this census-etl reads 3: `census-etl run` or `census-etl publish` on it upgrades/,
   );
 
   const r = j.run();
@@ -109,7 +110,7 @@ test("views unlike this release's are recreated; a table unlike them is refused,
   assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
-    /census\.db: its table batches is not the one this census-etl defines \(schema version 2\): load into/,
+    /census\.db: its table batches is not the one this census-etl defines for dataset adult \(schema version 3\): load into/,
   );
 });
 
@@ -120,7 +121,7 @@ test('a database of a newer release is refused (exit 2), and left as it is', () 
   assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
-    /made by a newer census-etl \(schema version 99; this one knows 2\): use that release, or load into a/,
+    /made by a newer census-etl \(schema version 99; this one knows 3\): use that release, or load into a/,
   );
   assert.deepEqual(read(j.db, 'PRAGMA user_version'), [{ user_version: 99 }]);
 });
