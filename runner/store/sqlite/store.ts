@@ -55,7 +55,13 @@ function destination(db: DB, display: string): Destination {
         return result;
       } catch (e) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
+        if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
+        // SQLite says only "database or disk is full"; the user needs to know nothing was lost.
+        const n = db.prepare('SELECT coalesce(max(batch), 0) + 1 FROM batches').pluck().get() as number;
+        throw new Error(
+          `database or disk full writing batch ${n} to ${display}: the batch was rolled back ` +
+            `and the checkpoint stays at batch ${n - 1}; free space and run again to resume`,
+        );
       }
     },
     async savepoint(work) {

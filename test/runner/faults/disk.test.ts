@@ -1,17 +1,11 @@
 /**
- * Disk full in the middle of a batch: for real, with the database on a small tmpfs (root),
- * and everywhere through SQLite's max_page_count. The batch rolls back, the checkpoint
+ * Disk full in the middle of a batch: for real, with the database on a small tmpfs (root). The batch rolls back, the checkpoint
  * stays, the message says so; with space freed, a rerun finishes the load exactly as an
  * uninterrupted run would have.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { sourcesIn } from '../../../runner/params.ts';
-import { Loader } from '../../../runner/load/batches.ts';
-import { DEFAULT_RETRY } from '../../../runner/shared/retry.ts';
-import { stageSources, type StagedSource } from '../../../runner/extract/sources.ts';
-import { openStore, registerSources, type DB } from '../../../runner/store/store.ts';
 import { runArgs, runCli } from '../../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../../support/db.ts';
 import { tempDir } from '../../support/fixtures.ts';
@@ -60,60 +54,6 @@ test(
     assert.match(rerun.stdout, new RegExp(`resuming after batch ${committed}: `));
     assert.equal(contentHash(db), contentHash(reference));
     assert.deepEqual(bookkeeping(db), bookkeeping(reference));
-  },
-);
-
-/** Loads batches until done, as a run does; the first error ends it, as it ends a run. */
-async function loadAll(db: DB, staged: readonly StagedSource[], batchSize: number): Promise<Error | null> {
-  const loader = new Loader(db, staged, batchSize);
-  try {
-    while (!(await loader.next()).done);
-    return null;
-  } catch (e) {
-    return e as Error;
-  } finally {
-    await loader.close();
-  }
-}
-
-test(
-  'database full (max_page_count): the batch rolls back with the same message, ' + 'and a new run continues',
-  async () => {
-    const dir = mixedSources(600, 200, tempDir());
-    const reference = path.join(dir, 'reference', 'census.db');
-    assert.equal(
-      runCli([...runArgs({ dir, db: reference, log: path.join(dir, 'log'), batchSize: 20 }), '--unthrottled'])
-        .code,
-      0,
-    );
-
-    const once = { ...DEFAULT_RETRY, attempts: 1 };
-    const { sources: staged } = await stageSources(sourcesIn(dir), dir, once, () => {});
-    const file = path.join(dir, 'full', 'census.db');
-    const { db, close } = openStore(file);
-    try {
-      registerSources(db, staged);
-      // Room for a few batches, then SQLITE_FULL in the middle of one.
-      db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 12}`);
-      const error = await loadAll(db, staged, 20);
-      const committed = db.prepare('SELECT count(*) FROM batches').pluck().get() as number;
-      assert.ok(committed > 0, 'some batches fit');
-      assert.match(
-        error?.message ?? 'no error',
-        new RegExp(
-          `^database or disk full writing batch ${committed + 1} to .*census\\.db: ` +
-            `the batch was rolled back and the checkpoint stays at batch ${committed}; `,
-        ),
-      );
-      assertConsistent(file, 'after SQLITE_FULL');
-
-      db.pragma('max_page_count = 1073741823');
-      assert.equal(await loadAll(db, staged, 20), null);
-    } finally {
-      close();
-    }
-    assert.equal(contentHash(file), contentHash(reference));
-    assert.deepEqual(bookkeeping(file), bookkeeping(reference));
   },
 );
 
