@@ -55,7 +55,8 @@ export const syntaxOf = (d: Dialect, maxBytes: number): RecordSyntax => ({
   maxBytes,
 });
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte order mark inside a file is text (staging skips the file's own).
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A record's text without its line end. */
 const withoutLineEnd = (text: string) =>

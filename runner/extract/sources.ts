@@ -140,6 +140,8 @@ async function fingerprint(
     await fh.close();
   }
   if (open_) ranges.push(open_);
+  // Line ends of CR alone: CRs, and not one LF.
+  const crOnly = sawCr && lines === 0 && bytes > 1;
   const bomOnly = bytes === 3 && head.subarray(0, 3).equals(UTF8_BOM);
   if (last !== NEWLINE && bytes > 0 && !bomOnly) lines++;
   const encoding = OTHER_BOMS.find(([, bom]) => head.subarray(0, bom.length).equals(bom))?.[0] ?? null;
@@ -150,7 +152,7 @@ async function fingerprint(
     lines,
     records,
     ranges,
-    crOnly: sawCr && lines <= 1 && bytes > 1,
+    crOnly,
     encoding,
   };
 }

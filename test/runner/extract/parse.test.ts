@@ -323,3 +323,41 @@ test(
     }
   },
 );
+
+test(
+  'a run over a file whose last record leaves a quote open completes, that record quarantined',
+  { todo: 'runner bug: the last line end is counted twice, and next_line breaks the sources CHECK' },
+  async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'things.csv'), 'id,text\n1,a\n2,"never closed\n');
+    const descriptor = {
+      name: 'open-quote',
+      resources: [
+        {
+          name: 'things',
+          path: 'things.csv',
+          schema: { fields: [{ name: 'id', type: 'integer' }, { name: 'text' }] },
+        },
+      ],
+    };
+    writeFileSync(path.join(dir, 'datapackage.json'), JSON.stringify(descriptor));
+    const out = path.join(dir, 'out');
+    const params = await resolveParams(
+      undefined,
+      {
+        dataset: path.join(dir, 'datapackage.json'),
+        database: path.join(out, 'census.db'),
+        log: path.join(out, 'log'),
+        unthrottled: true,
+      },
+      {},
+    );
+    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const outcome = await runJob(params, { log: createLog(params.log, quiet) });
+    assert.equal(outcome.status.complete, true);
+    assert.deepEqual(
+      [outcome.status.totals.loaded, outcome.status.totals.quarantined, outcome.status.totals.linesRead],
+      [1, 1, 3],
+    );
+  },
+);
