@@ -17,12 +17,12 @@ import { countChart, renderSvg } from '../runner/insights/charts.ts';
 import { FILES } from '../runner/dataset/adult.ts';
 import { parserThreads } from '../runner/extract/parsers.ts';
 import { DEFAULTS } from '../runner/params.ts';
-import { percentile } from '../runner/store/store.ts';
+import { percentile } from '../runner/store/status.ts';
 import { buildBundle } from '../infra/bundle.ts';
 import { ROOT } from '../infra/layout.ts';
 import { DEV_DATA_DIR as DATA_DIR } from './lib/dev-data.ts';
 import { checked, field, inspect, measure, type Left, type Peer, type Proc } from './bench/field.ts';
-import { insertOnly, parseOnly, stage } from './bench/stages.ts';
+import { adultIn, insertOnly, parseOnly, stage } from './bench/stages.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 100);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
@@ -92,6 +92,7 @@ type Rounds = {
 /** REPEAT rounds on the large input: census-etl, then the field, then the stages apart. */
 async function rounds(big: string, total: number, peers: Peer[], parseThreads: number[]): Promise<Rounds> {
   const staged = ONLY_OURS ? [] : await stage(big, path.join(work, 'staged'));
+  const adult = await adultIn(big);
   const r: Rounds = { runs: [], batchMs: [], ceiling: [], parsing: new Map() };
   const run = (name: string, p: Proc, db: string): Run => {
     const { peakRssMb, cpuS, mainCpuS } = p;
@@ -113,10 +114,10 @@ async function rounds(big: string, total: number, peers: Peer[], parseThreads: n
       r.runs.push(run(peer.name, await peer.run(big, db), db));
     }
     if (ONLY_OURS) continue;
-    const alone = await insertOnly(staged, fresh('ceiling'), DEFAULTS.batchSize);
+    const alone = await insertOnly(adult, staged, fresh('ceiling'), DEFAULTS.batchSize);
     r.ceiling.push({ rowsPerS: alone.recordsPerS, cpuS: alone.cpuS });
     for (const n of parseThreads) {
-      r.parsing.set(n, [...(r.parsing.get(n) ?? []), (await parseOnly(staged, n)).linesPerS]);
+      r.parsing.set(n, [...(r.parsing.get(n) ?? []), (await parseOnly(adult, staged, n)).linesPerS]);
     }
   }
   return r;
