@@ -4,11 +4,13 @@
  * the report's own SVG, rasterised by headless Chromium at twice its size for sharp text.
  */
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { svgToPng } from '../runner/insights/browser.ts';
 import { renderSvg } from '../runner/insights/charts.ts';
+import { readReport, viewChart } from '../runner/insights/report.ts';
 import { DEFAULTS } from '../runner/params.ts';
-import { readReport, shareViewChart } from '../runner/insights/report.ts';
+import { openStore } from '../runner/store/store.ts';
+
+const VIEW = 'share_by_education';
 
 const { values } = parseArgs({
   options: {
@@ -17,14 +19,15 @@ const { values } = parseArgs({
   },
 });
 
-const db = new Database(values.db, { readonly: true, fileMustExist: true });
-const data = readReport(db);
-db.close();
+const store = await openStore(values.db, { dataset: null, readOnly: true });
+const data = await readReport(store).finally(() => store.close());
 if (!data.status.complete)
   throw new Error(
     `${values.db} is not fully loaded (${data.status.totals.percent}%): the README shows the whole dataset`,
   );
-
-const { view, rows } = data.shares.find((s) => s.view.name === 'share_by_education')!;
-await svgToPng(await renderSvg(shareViewChart(view, rows)), values.out);
+const view = data.views.find((v) => v.view.name === VIEW);
+const chart = view && viewChart(view);
+if (!chart)
+  throw new Error(`${values.db} has no chart of view ${VIEW}: it holds dataset ${data.dataset.name}`);
+await svgToPng(await renderSvg(chart), values.out);
 console.log(`wrote ${values.out} from ${values.db}`);

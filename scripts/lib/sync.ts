@@ -23,6 +23,7 @@ import { sha256 } from '../../runner/publish/publish.ts';
 import { writeReport } from '../../runner/insights/report.ts';
 import { RESULT_NAMES, isRunId, notARunId, shown, type RunDocument } from '../../runner/publish/results.ts';
 import { printable } from '../../runner/shared/redact.ts';
+import { openStore } from '../../runner/store/store.ts';
 
 export class SyncError extends Error {}
 
@@ -80,7 +81,8 @@ async function download(at: ResultsLocation, run: string, out: string): Promise<
   }
   const summaryFile = await save(out, [run, RESULT_NAMES.summary], summaryBytes);
   const dir = inside(out, run);
-  const report = await writeReport({ db: path.join(dir, RESULT_NAMES.database), out: dir });
+  const store = await openStore(path.join(dir, RESULT_NAMES.database), { dataset: null, readOnly: true });
+  const report = await writeReport({ store, out: dir }).finally(() => store.close());
   return [...written, summaryFile, ...Object.values(report)];
 }
 
