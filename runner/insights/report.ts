@@ -294,7 +294,8 @@ function coverageBlock(d: ReportData): Block {
   const b = s.batches;
   const ms = (x: number | null) => (x === null ? '–' : `${x} ms`);
   const batches = b.count
-    ? `${formatCount(b.count)} batches committed, the last at ${b.lastAt}; time per batch: ` +
+    ? `${formatCount(b.count)} ${b.count === 1 ? 'batch' : 'batches'} committed, the last at ${b.lastAt}; ` +
+      'time per batch: ' +
       `median ${ms(b.msP50)}, p99 ${ms(b.msP99)}, max ${ms(b.msMax)}.`
     : 'No batch committed yet.';
   const r = s.run;

@@ -1,17 +1,24 @@
 /**
- * The views against the table: every figure recomputed here in JavaScript from the rows of
- * `adult` (never through the views), on the real dataset; and the views on an empty database.
+ * Adult's views, as its descriptor defines them, against the table: every figure recomputed here
+ * in JavaScript from the rows of `adult` (never through the views), on the real dataset; the
+ * views on an empty database; and on PostgreSQL, where every view (created with schema.ts, as
+ * the PostgreSQL store creates them) gives SQLite's rows, on the real dataset and on records
+ * made to put NULLs in every group and band.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { COLUMNS } from '../../../runner/dataset/adult.ts';
+import pg from 'pg';
+import { loadDataset } from '../../../runner/dataset/dataset.ts';
+import type { Dataset, Value } from '../../../runner/dataset/model.ts';
 import { openStore } from '../../../runner/store/store.ts';
-import { SHARE_VIEWS } from '../../../runner/insights/views.ts';
 import { DATA_DIR, runCli } from '../../support/cli.ts';
 import { tempDir } from '../../support/fixtures.ts';
+import { copyToPostgres, createSchema, fill } from '../../support/insights.ts';
+import { skipUnlessPostgres, startPostgres } from '../../support/postgres.ts';
 
+const { dataset: adult } = await loadDataset(null);
 const dir = tempDir();
 const dbFile = path.join(dir, 'census.db');
 const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'log')], {
@@ -20,7 +27,7 @@ const load = runCli(['--unthrottled', '--db', dbFile, '--log', path.join(dir, 'l
 
 type Row = Record<string, string | number | null>;
 
-/** The bands, written out as a person reads them (the views generate theirs from edges). */
+/** The bands, written out as a person reads them. */
 const ageBand = (age: number) =>
   age < 25
     ? 'under 25'
@@ -46,7 +53,7 @@ const hoursBand = (h: number) =>
             ? '50-59'
             : '60 and over';
 
-/** Each view's dimension, computed from a raw row of `adult`. */
+/** Each share view's dimension, computed from a raw row of `adult`. */
 const DIMENSIONS: Record<string, (r: Row) => string | number | null> = {
   share_by_education: (r) => r.education,
   share_by_occupation: (r) => r.occupation,
@@ -57,7 +64,9 @@ const DIMENSIONS: Record<string, (r: Row) => string | number | null> = {
   share_by_hours_band: (r) => hoursBand(r['hours-per-week'] as number),
 };
 
-/** Map.groupBy, which Node 20 lacks. */
+/** The descriptor's share views: those with a chart, grouped by the chart's category. */
+const SHARE_VIEWS = adult.views.filter((v) => v.chart);
+
 function groupBy<K>(rows: Row[], key: (r: Row) => K): Map<K, Row[]> {
   const groups = new Map<K, Row[]>();
   for (const r of rows) {
@@ -97,7 +106,7 @@ test('the real dataset loads (the views below are checked on it)', () => {
 });
 
 test(
-  'every share view equals the same figures computed from the rows of adult, ' + 'in the documented order',
+  'every share view equals the same figures computed from the rows of ' + 'adult, in the documented order',
   () => {
     const db = new Database(dbFile, { readonly: true });
     const rows = db.prepare('SELECT * FROM adult').all() as Row[];
@@ -110,17 +119,17 @@ test(
 
     for (const view of SHARE_VIEWS) {
       const dimension = DIMENSIONS[view.name];
+      const column = view.chart!.category;
       const groups = groupBy(rows, dimension);
       const actual = db.prepare(`SELECT * FROM ${view.name}`).all() as Row[];
       assert.deepEqual(
-        new Set(actual.map((r) => r[view.dimension])),
+        new Set(actual.map((r) => r[column])),
         new Set(groups.keys()),
         `${view.name}: the groups`,
       );
-      for (const r of actual)
-        assertFigures(r, figures(groups.get(r[view.dimension])!), `${view.name} ${r[view.dimension]}`);
+      for (const r of actual) assertFigures(r, figures(groups.get(r[column])!), `${view.name} ${r[column]}`);
 
-      const order = actual.map((r) => r[view.dimension]);
+      const order = actual.map((r) => r[column]);
       if (view.name === 'share_by_education') {
         assert.deepEqual(
           actual.map((r) => r['education-num']),
@@ -148,26 +157,38 @@ test(
   },
 );
 
-test('adult_enriched adds over_50k, the bands and has_capital_gain to every row of adult', () => {
-  const db = new Database(dbFile, { readonly: true });
-  const rows = db.prepare('SELECT * FROM adult_enriched').all() as Row[];
-  assert.equal(rows.length, 48837);
-  for (const r of rows) {
-    assert.equal(r.over_50k, r.class === '>50K' ? 1 : 0);
-    assert.equal(r.age_band, ageBand(r.age as number));
-    assert.equal(r.hours_band, hoursBand(r['hours-per-week'] as number));
-    assert.equal(r.has_capital_gain, (r['capital-gain'] as number) > 0 ? 1 : 0);
-  }
-  assert.equal(rows.filter((r) => r.has_capital_gain === 1).length, 4035);
-  db.close();
-});
+test(
+  'adult_enriched adds over_50k, ' + 'the bands and has_capital_gain to every row of adult, and only these',
+  () => {
+    const db = new Database(dbFile, { readonly: true });
+    const rows = db.prepare('SELECT * FROM adult_enriched').all() as Row[];
+    assert.equal(rows.length, 48837);
+    assert.deepEqual(Object.keys(rows[0]), [
+      ...adult.tables[0].fields.map((f) => f.name),
+      'source',
+      'line',
+      'over_50k',
+      'age_band',
+      'hours_band',
+      'has_capital_gain',
+    ]);
+    for (const r of rows) {
+      assert.equal(r.over_50k, r.class === '>50K' ? 1 : 0);
+      assert.equal(r.age_band, ageBand(r.age as number));
+      assert.equal(r.hours_band, hoursBand(r['hours-per-week'] as number));
+      assert.equal(r.has_capital_gain, (r['capital-gain'] as number) > 0 ? 1 : 0);
+    }
+    assert.equal(rows.filter((r) => r.has_capital_gain === 1).length, 4035);
+    db.close();
+  },
+);
 
 test('missing_values counts the NULLs of every column, in file order', () => {
   const db = new Database(dbFile, { readonly: true });
   const rows = db.prepare('SELECT * FROM adult').all() as Row[];
-  const expected = COLUMNS.map((c) => {
-    const missing = rows.filter((r) => r[c.name] === null).length;
-    return { column: c.name, missing, records: rows.length, share: missing / rows.length };
+  const expected = adult.tables[0].fields.map((f) => {
+    const missing = rows.filter((r) => r[f.name] === null).length;
+    return { table: 'adult', column: f.name, missing, records: rows.length, share: missing / rows.length };
   });
   assert.deepEqual(db.prepare('SELECT * FROM missing_values').all(), expected);
   assert.deepEqual(
@@ -183,32 +204,165 @@ test('missing_values counts the NULLs of every column, in file order', () => {
 
 test('quarantine_by_reason groups the quarantined lines by source and reason', () => {
   const db = new Database(dbFile, { readonly: true });
+  const line = (no: number, source: string, reason: string, first: number) => ({
+    source_no: no,
+    source,
+    reason,
+    records: 1,
+    first_line: first,
+  });
   assert.deepEqual(db.prepare('SELECT * FROM quarantine_by_reason').all(), [
-    { source: 'Adult.data', reason: 'capital-gain: "A" is not an integer', records: 1, first_line: 49 },
-    { source: 'Adult.data', reason: 'age: "B" is not an integer', records: 1, first_line: 22198 },
-    { source: 'Adult.data', reason: 'fnlwgt: "C" is not an integer', records: 1, first_line: 22819 },
-    { source: 'Adult.data', reason: 'age: "D" is not an integer', records: 1, first_line: 32541 },
-    { source: 'Adult.test', reason: 'hours-per-week: "E" is not an integer', records: 1, first_line: 31 },
+    line(0, 'Adult.data', 'capital-gain: "A" is not an integer', 49),
+    line(0, 'Adult.data', 'age: "B" is not an integer', 22198),
+    line(0, 'Adult.data', 'fnlwgt: "C" is not an integer', 22819),
+    line(0, 'Adult.data', 'age: "D" is not an integer', 32541),
+    line(1, 'Adult.test', 'hours-per-week: "E" is not an integer', 31),
   ]);
   db.close();
 });
 
-test('on a database with nothing loaded yet, every view answers: no groups, zero records, no share', () => {
-  const { db, close } = openStore(path.join(tempDir(), 'empty.db'));
+test(
+  'on a database with nothing loaded yet, every view answers: no groups, ' + 'zero records, no share',
+  async () => {
+    const store = await openStore(path.join(tempDir(), 'empty.db'), { dataset: adult });
+    try {
+      const [[overall], missing, quarantine, ...shares] = await store.read([
+        'SELECT * FROM share_overall',
+        'SELECT DISTINCT missing, records, share FROM missing_values',
+        'SELECT * FROM quarantine_by_reason',
+        ...SHARE_VIEWS.map((v) => `SELECT * FROM ${v.name}`),
+      ]);
+      assert.deepEqual(overall, {
+        records: 0,
+        over_50k: null,
+        share: null,
+        people: null,
+        weighted_share: null,
+      });
+      assert.deepEqual(missing, [{ missing: 0, records: 0, share: null }]);
+      assert.deepEqual(quarantine, []);
+      for (const rows of shares) assert.deepEqual(rows, []);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+/** A value as compared across databases: PostgreSQL gives bigint and numeric back as text. */
+function same(sqlite: unknown, postgres: unknown): boolean {
+  if (typeof sqlite !== 'number') return sqlite === postgres;
+  const n = Number(postgres);
+  return Number.isInteger(sqlite)
+    ? n === sqlite
+    : Math.abs(n - sqlite) <= 1e-12 * Math.max(1, Math.abs(sqlite));
+}
+
+/** Every view's rows, in the view's order (adult_enriched's has none: by source and line). */
+const VIEW_QUERIES = (dataset: Dataset) => [
+  ...dataset.views.map((v) =>
+    v.name === 'adult_enriched'
+      ? 'SELECT * FROM adult_enriched ORDER BY source, line'
+      : `SELECT * FROM ${v.name}`,
+  ),
+  // Its UNION ALL has no order PostgreSQL keeps: compared in file order here.
+  'SELECT * FROM missing_values',
+  'SELECT * FROM quarantine_by_reason',
+];
+
+/** Asserts that PostgreSQL's copy of a SQLite database answers every view with the same rows. */
+async function assertSameOnPostgres(file: string, client: pg.Client): Promise<number> {
+  await createSchema(client, adult);
+  await copyToPostgres(file, adult, client);
+  const db = new Database(file, { readonly: true });
+  let compared = 0;
   try {
-    assert.deepEqual(db.prepare('SELECT * FROM share_overall').get(), {
-      records: 0,
-      over_50k: null,
-      share: null,
-      people: null,
-      weighted_share: null,
-    });
-    for (const v of SHARE_VIEWS) assert.deepEqual(db.prepare(`SELECT * FROM ${v.name}`).all(), [], v.name);
-    assert.deepEqual(db.prepare('SELECT DISTINCT missing, records, share FROM missing_values').all(), [
-      { missing: 0, records: 0, share: null },
-    ]);
-    assert.deepEqual(db.prepare('SELECT * FROM quarantine_by_reason').all(), []);
+    for (const sql of VIEW_QUERIES(adult)) {
+      const expected = db.prepare(sql).all() as Row[];
+      let actual = (await client.query(sql)).rows as Row[];
+      if (sql.includes('missing_values')) {
+        const order = new Map(adult.tables[0].fields.map((f, i) => [f.name, i]));
+        actual = actual.sort((a, b) => order.get(a.column as string)! - order.get(b.column as string)!);
+      }
+      assert.equal(actual.length, expected.length, `${sql}: rows`);
+      expected.forEach((e, i) => {
+        assert.deepEqual(Object.keys(actual[i]), Object.keys(e), `${sql}: columns`);
+        for (const k of Object.keys(e))
+          assert.ok(
+            same(e[k], actual[i][k]),
+            `${sql}, row ${i}, ${k}: SQLite ${e[k]}, PostgreSQL ${actual[i][k]}`,
+          );
+      });
+      compared += expected.length;
+    }
   } finally {
-    close();
+    db.close();
   }
-});
+  return compared;
+}
+
+/** An Adult record: a valid one, with the given fields replaced. */
+function record(over: Record<string, Value>): Value[] {
+  const base: Record<string, Value> = {
+    age: 40,
+    workclass: 'Private',
+    fnlwgt: 1000,
+    education: 'HS-grad',
+    'education-num': 9,
+    'marital-status': 'Divorced',
+    occupation: 'Sales',
+    relationship: 'Unmarried',
+    race: 'White',
+    sex: 'Female',
+    'capital-gain': 0,
+    'capital-loss': 0,
+    'hours-per-week': 40,
+    'native-country': 'United-States',
+    class: '<=50K',
+  };
+  return adult.tables[0].fields.map((f) => (f.name in over ? over[f.name] : base[f.name]));
+}
+
+test(
+  'on PostgreSQL every view gives the rows SQLite gives: the real dataset, and NULLs in every group',
+  { skip: skipUnlessPostgres() },
+  async () => {
+    assert.equal(load.code, 0, load.stderr);
+    // NULLs where PostgreSQL and SQLite sort them differently: a band, an ordering column, a share.
+    const nulls = path.join(tempDir(), 'nulls.db');
+    const store = await openStore(nulls, { dataset: adult });
+    await fill(store, [
+      {
+        table: 'adult',
+        name: 'Adult.data',
+        rows: [
+          record({ age: null, 'hours-per-week': null, 'education-num': null, 'capital-gain': null }),
+          record({ class: null, occupation: 'Tech-support', fnlwgt: 5 }),
+          record({ class: '>50K', age: 70, 'hours-per-week': 70, 'capital-gain': 100, sex: 'Male' }),
+          record({ occupation: null, race: null, sex: null, 'marital-status': null, education: null }),
+          record({ age: 20, 'hours-per-week': 10, 'education-num': 16, education: 'Doctorate' }),
+        ],
+        quarantined: [{ line: 1, reason: 'age: "x" is not an integer' }],
+      },
+    ]);
+    await store.close();
+
+    const cluster = await startPostgres();
+    try {
+      for (const [name, file] of [
+        ['real', dbFile],
+        ['nulls', nulls],
+      ]) {
+        cluster.createDatabase(name);
+        const client = new pg.Client({ connectionString: cluster.url({ database: name }) });
+        await client.connect();
+        try {
+          assert.ok((await assertSameOnPostgres(file, client)) > 0);
+        } finally {
+          await client.end();
+        }
+      }
+    } finally {
+      cluster.stop();
+    }
+  },
+);
