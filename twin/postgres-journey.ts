@@ -130,7 +130,8 @@ export async function runPostgresTwin(settings: PostgresJourneySettings): Promis
     const served = await stage("the twin's RDS: a real PostgreSQL behind moto's endpoint", () =>
       twin.serveDatabase(),
     );
-    const run = await stage('boot → load into PostgreSQL → publish → power off', () => twin.boot('postgres'));
+    const boot = () => twin.boot('postgres');
+    const run = await stage('boot → load into PostgreSQL → publish → power off', boot);
     const local = await stage('a local SQLite load of the same files', () =>
       localLoad(settings.dataDir, twin.scratchDir),
     );

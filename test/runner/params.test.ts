@@ -18,14 +18,14 @@ test(
   },
 );
 
-test('CENSUS_DATA_DIR replaces the downloads with local files, unless the run names its dataset', async () => {
+test('CENSUS_DATA_DIR stands in for the downloads, unless the run names its dataset', async () => {
   const p = await resolveParams(undefined, {}, { CENSUS_DATA_DIR: 'some/dir' });
   assert.equal(p.dataDir, 'some/dir');
   const own = await resolveParams(undefined, { dataset: 'dp.json' }, { CENSUS_DATA_DIR: 'some/dir' });
   assert.deepEqual([own.dataset, own.dataDir], ['dp.json', null]);
 });
 
-test('a source with user:password@ is refused, naming the field; a parameters file over 1 MiB too', async () => {
+test('a source with user:password@ is refused, naming the field; a params file over 1 MiB too', async () => {
   const file = path.join(tempDir(), 'params.json');
   writeFileSync(file, JSON.stringify({ sources: [{ uri: 'https://u:pw@example.com/a.csv' }] }));
   await assert.rejects(resolveParams(file, {}, {}), (e: Error) => {

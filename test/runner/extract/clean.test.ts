@@ -108,7 +108,7 @@ test('Adult: several bad fields are all named in one reason, in field order', ()
   );
 });
 
-test('a wrong number of fields is quarantined whatever the content, naming the count and delimiter', async () => {
+test('a wrong number of fields is quarantined whatever the content, naming count and delimiter', async () => {
   const fields = cells(ADULT, VALID);
   assert.equal(reasonOf(clean(ADULT, fields.slice(0, 14))), 'expected 15 fields separated by ",", found 14');
   assert.equal(reasonOf(clean(ADULT, [...fields, 'extra'])), 'expected 15 fields separated by ",", found 16');
@@ -185,7 +185,8 @@ test('a generic table: required, minimum, maximum, pattern, maxLength, enum, typ
   }
   assert.equal(
     reasonOf(clean(GENERIC, ['0', 'abcd', 'x', '2024-1-1', 'maybe', 'z', 'y'])),
-    'id: 0 is below its minimum 1; code: "abcd" is longer than its maxLength 3; score: "x" is not a number; ' +
+    'id: 0 is below its minimum 1; code: "abcd" is longer than its maxLength 3; ' +
+      'score: "x" is not a number; ' +
       'day: "2024-1-1" is not a date (YYYY-MM-DD); ok: "maybe" is not one of its true or false values; ' +
       'kind: "z" is not in its enum (2 values); unit: "y" is shorter than its minLength 2',
   );

@@ -109,7 +109,7 @@ test('only the header record is skipped as the header: the same text later is a 
   ]);
 });
 
-test('quoted fields: delimiters, doubled quotes and line ends inside; numbered by their first line', async () => {
+test('quoted fields: delimiters, doubled quotes, line ends inside; numbered by first line', async () => {
   const text = 'id,text\n1,"a, b"\n2,"say ""hi"""\n3,"two\nlines"\n4,"three\r\nlines\nhere"\r\n5,last';
   const { records, nextLine, source } = await parseText(text);
   assert.deepEqual(records, [
@@ -151,7 +151,7 @@ test('a record of invalid UTF-8 is quarantined, its raw text kept as well as it 
   ]);
 });
 
-test('a quote left open at the end of the file: that record quarantined with what csv-parse says', async () => {
+test('a quote left open at the end of the file: that record quarantined, csv-parse saying why', async () => {
   const { records, source } = await parseText('id,text\n1,a\n2,"never closed\n');
   assert.deepEqual(records.slice(0, 2), [
     { line: 1, kind: 'skip' },
@@ -202,7 +202,7 @@ test(
   },
 );
 
-test('a line of a few million delimiters: quarantined naming maxRecordBytes, raw cut; the rest parses', async () => {
+test('millions of delimiters on a line: quarantined naming maxRecordBytes, raw cut', async () => {
   const delimiters = 3_000_000;
   const maxBytes = 1 << 20;
   const text = `id,text\n1,a\n${','.repeat(delimiters)}\n2,b\n3,c\n`;
@@ -231,7 +231,7 @@ test('a line of a few million delimiters: quarantined naming maxRecordBytes, raw
   assert.equal(nextLine, 6);
 });
 
-test('an unterminated quote ends at the first line end past the limit; the lines after it parse', async () => {
+test('an unterminated quote ends at the first line end past the limit; the lines after parse', async () => {
   const rows = Array.from({ length: 60 }, (_, i) => `${i + 2},row ${i + 2}`);
   const text = `id,text\n1,"never closed\n${rows.join('\n')}\n`;
   const maxBytes = 256;

@@ -1,6 +1,7 @@
 /**
- * Disk full in the middle of a batch: for real, with the database on a small tmpfs (root). The batch rolls back, the checkpoint
- * stays, the message says so; with space freed, a rerun finishes the load exactly as an
+ * Disk full in the middle of a batch: for real, with the database on a small tmpfs (root).
+ * The batch rolls back, the checkpoint stays, the message says so; with space freed, a rerun
+ * finishes the load exactly as an
  * uninterrupted run would have.
  */
 import assert from 'node:assert/strict';

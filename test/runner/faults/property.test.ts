@@ -304,7 +304,8 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
       );
       const counts = db
         .prepare(
-          'SELECT lines, records, next_line - 1 AS read, loaded, quarantined, skipped FROM sources WHERE name = ?',
+          'SELECT lines, records, next_line - 1 AS read, loaded, quarantined, skipped ' +
+            'FROM sources WHERE name = ?',
         )
         .get(name);
       assert.deepEqual(counts, {
@@ -329,7 +330,7 @@ async function loadAndCheck(data: string[], testLines: string[], batchSize: numb
   }
 }
 
-test('generated files through the real loader: each line lands where it would alone, and the counts add up', async () => {
+test('generated files through the real loader: each line lands as alone, counts add up', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(sourceLine, { minLength: 1, maxLength: 80 }),

@@ -110,7 +110,7 @@ test("views unlike this release's are recreated; a table unlike them is refused,
   assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
-    /census\.db: its table batches is not the one this census-etl defines for dataset adult \(schema version 3\): load into/,
+    /its table batches is not the one this census-etl defines for dataset adult \(schema version 3\): load/,
   );
 });
 
