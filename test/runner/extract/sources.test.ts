@@ -98,7 +98,7 @@ test('bad records are quarantined with source, line, raw text and reason; the re
       [8, bad[6], 'expected 15 fields separated by ",", found 2'],
     ],
   );
-  assert.match(r.stdout, /done: 3 loaded, 7 quarantined, 0 skipped = 10 of 10 lines/);
+  assert.match(r.stdout, /done: 3 loaded, 7 quarantined, 0 skipped = 10 of 10 records/);
 });
 
 test('a batch holds exactly batch-size records across the boundary of the two files', () => {
