@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Dataset, View, ViewChart, ViewColumn } from '../dataset/model.ts';
 import { q } from '../shared/sql.ts';
-import { TOP_REASONS } from '../store/status.ts';
+import { TOP_REASONS, totalsOf } from '../store/status.ts';
 import type { Status, Store } from '../store/store.ts';
 import { barChart, countChart, renderSvg, type Bar } from './charts.ts';
 import { kindOf, num, profileQueries, type FieldProfile, type Row, type TableProfile } from './profile.ts';
@@ -68,28 +68,16 @@ function asOf(status: Status, sources: Row[], batches: Row): Status {
     const linesRead = num(sources[i].lines_read) ?? 0;
     return { ...s, linesRead, loaded, quarantined, skipped, recordsRead: loaded + quarantined + skipped };
   });
-  const sum = (k: 'linesRead' | 'recordsRead' | 'loaded' | 'quarantined' | 'skipped') =>
-    now.reduce((n, s) => n + s[k], 0);
-  const { records } = status.totals;
-  const recordsRead = sum('recordsRead');
   return {
     ...status,
     sources: now,
-    totals: {
-      ...status.totals,
-      linesRead: sum('linesRead'),
-      recordsRead,
-      loaded: sum('loaded'),
-      quarantined: sum('quarantined'),
-      skipped: sum('skipped'),
-      percent: records ? Math.round((recordsRead / records) * 1000) / 10 : 0,
-    },
+    totals: totalsOf(now),
     batches: {
       ...status.batches,
       count: num(batches.batches) ?? 0,
       lastAt: (batches.last_at as string | null) ?? null,
     },
-    complete: now.length > 0 && recordsRead === records,
+    complete: now.length > 0 && now.every((s) => s.recordsRead === s.records),
   };
 }
 

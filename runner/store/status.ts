@@ -20,6 +20,22 @@ const numbers = <T extends object>(row: T): T =>
     Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v]),
   ) as T;
 
+/** The sources' counts added up, and how far the whole load is. */
+export function totalsOf(sources: readonly SourceStatus[]): Status['totals'] {
+  const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);
+  const [records, recordsRead] = [sum('records'), sum('recordsRead')];
+  return {
+    lines: sum('lines'),
+    linesRead: sum('linesRead'),
+    records,
+    recordsRead,
+    loaded: sum('loaded'),
+    quarantined: sum('quarantined'),
+    skipped: sum('skipped'),
+    percent: records ? Math.round((recordsRead / records) * 1000) / 10 : 0,
+  };
+}
+
 export async function readStatus(db: Database): Promise<Status> {
   const sources = (
     await db.all<SourceStatus>(
@@ -28,13 +44,6 @@ export async function readStatus(db: Database): Promise<Status> {
         'FROM sources ORDER BY no',
     )
   ).map((s) => numbers(s));
-  const sum = (k: keyof SourceStatus) => sources.reduce((n, s) => n + (s[k] as number), 0);
-  const [lines, linesRead, records, recordsRead] = [
-    sum('lines'),
-    sum('linesRead'),
-    sum('records'),
-    sum('recordsRead'),
-  ];
   const ms = (await db.all<{ ms: number }>('SELECT ms FROM batches ORDER BY ms')).map((r) => Number(r.ms));
   const [last] = await db.all<{ at: string | null }>('SELECT max(committed_at) AS at FROM batches');
   const [run] = await db.all<Status['run']>(
@@ -53,16 +62,7 @@ export async function readStatus(db: Database): Promise<Status> {
   const listed = reasons.reduce((n, r) => n + r.count, 0);
   return {
     sources,
-    totals: {
-      lines,
-      linesRead,
-      records,
-      recordsRead,
-      loaded: sum('loaded'),
-      quarantined: sum('quarantined'),
-      skipped: sum('skipped'),
-      percent: records ? Math.round((recordsRead / records) * 1000) / 10 : 0,
-    },
+    totals: totalsOf(sources),
     batches: {
       count: ms.length,
       lastAt: last?.at ?? null,
@@ -80,6 +80,6 @@ export async function readStatus(db: Database): Promise<Status> {
       publishedAt: null,
       publishedTo: null,
     },
-    complete: sources.length > 0 && recordsRead === records,
+    complete: sources.length > 0 && sources.every((s) => s.recordsRead === s.records),
   };
 }

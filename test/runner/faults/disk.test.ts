@@ -89,43 +89,46 @@ async function pragma(store: Store, sql: string): Promise<number> {
   return Number(Object.values(row)[0]);
 }
 
-test('database full (max_page_count): the batch rolls back with the same message, and a new run continues', async () => {
-  const dir = mixedSources(600, 200, tempDir());
-  const reference = path.join(dir, 'reference', 'census.db');
-  const load = runArgs({ dir, db: reference, log: path.join(dir, 'log'), batchSize: 20 });
-  assert.equal(runCli([...load, '--unthrottled']).code, 0);
+test(
+  'database full (max_page_count): the batch rolls back with the same message, ' + 'and a new run continues',
+  async () => {
+    const dir = mixedSources(600, 200, tempDir());
+    const reference = path.join(dir, 'reference', 'census.db');
+    const load = runArgs({ dir, db: reference, log: path.join(dir, 'log'), batchSize: 20 });
+    assert.equal(runCli([...load, '--unthrottled']).code, 0);
 
-  const dataset = await adult(dir);
-  const retry = { ...DEFAULT_RETRY, attempts: 1 };
-  const stage = { retry, log: () => {}, maxRecordBytes: DEFAULTS.maxRecordBytes };
-  const { sources: staged } = await stageSources(dataset, path.join(dir, 'staged'), stage);
-  const file = path.join(dir, 'full', 'census.db');
-  const store = await openStore(file, { dataset });
-  try {
-    await store.registerSources(staged);
-    // Room for a few batches, then SQLITE_FULL in the middle of one.
-    const pages = await pragma(store, 'PRAGMA page_count');
-    assert.equal(await pragma(store, `PRAGMA max_page_count = ${pages + 12}`), pages + 12);
-    const error = await loadAll(store, staged, 20);
-    const committed = (await store.status()).batches.count;
-    assert.ok(committed > 0, 'some batches fit');
-    assert.match(
-      error?.message ?? 'no error',
-      new RegExp(
-        `^database or disk full writing batch ${committed + 1} to .*census\\.db: ` +
-          `the batch was rolled back and the checkpoint stays at batch ${committed}; `,
-      ),
-    );
-    assertConsistent(file, 'after SQLITE_FULL');
+    const dataset = await adult(dir);
+    const retry = { ...DEFAULT_RETRY, attempts: 1 };
+    const stage = { retry, log: () => {}, maxRecordBytes: DEFAULTS.maxRecordBytes };
+    const { sources: staged } = await stageSources(dataset, path.join(dir, 'staged'), stage);
+    const file = path.join(dir, 'full', 'census.db');
+    const store = await openStore(file, { dataset });
+    try {
+      await store.registerSources(staged);
+      // Room for a few batches, then SQLITE_FULL in the middle of one.
+      const pages = await pragma(store, 'PRAGMA page_count');
+      assert.equal(await pragma(store, `PRAGMA max_page_count = ${pages + 12}`), pages + 12);
+      const error = await loadAll(store, staged, 20);
+      const committed = (await store.status()).batches.count;
+      assert.ok(committed > 0, 'some batches fit');
+      assert.match(
+        error?.message ?? 'no error',
+        new RegExp(
+          `^database or disk full writing batch ${committed + 1} to .*census\\.db: ` +
+            `the batch was rolled back and the checkpoint stays at batch ${committed}; `,
+        ),
+      );
+      assertConsistent(file, 'after SQLITE_FULL');
 
-    await pragma(store, 'PRAGMA max_page_count = 1073741823');
-    assert.equal(await loadAll(store, staged, 20), null);
-  } finally {
-    await store.close();
-  }
-  assert.equal(contentHash(file), contentHash(reference));
-  assert.deepEqual(bookkeeping(file), bookkeeping(reference));
-});
+      await pragma(store, 'PRAGMA max_page_count = 1073741823');
+      assert.equal(await loadAll(store, staged, 20), null);
+    } finally {
+      await store.close();
+    }
+    assert.equal(contentHash(file), contentHash(reference));
+    assert.deepEqual(bookkeeping(file), bookkeeping(reference));
+  },
+);
 
 test('the log fills its disk: a clear message, batches kept; after freeing space a rerun goes on', (t) => {
   const dir = mixedSources(1500, 500, tempDir());

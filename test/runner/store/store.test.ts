@@ -299,76 +299,90 @@ const ROW = (age: number, cls: string) => [
   cls,
 ];
 
-test('a version-2 (Adult only) database is migrated: rows and rowids kept, sources and dataset filled', async () => {
-  const file = path.join(tempDir(), 'census.db');
-  const dataset = await adult();
-  const fields = dataset.tables[0].fields;
-  const db = new Database(file);
-  db.exec(v2Tables(fields));
-  const insert = db.prepare(
-    `INSERT INTO adult (rowid, ${[...fields.map((f) => q(f.name)), 'source', 'line'].join(', ')}) ` +
-      `VALUES (${Array(fields.length + 3)
-        .fill('?')
-        .join(', ')})`,
-  );
-  // Adult.data: lines 1 and 3 loaded, 2 quarantined, 4 blank; Adult.test: its comment, then line 2.
-  const rows: [number, string, number, (string | number)[]][] = [
-    [0, 'Adult.data', 1, ROW(30, '<=50K')],
-    [0, 'Adult.data', 3, ROW(50, '>50K')],
-    [1, 'Adult.test', 2, ROW(40, '>50K')],
-  ];
-  for (const [no, source, line, values] of rows) insert.run(no * 2 ** 32 + line, ...values, source, line);
-  db.exec(`
-    INSERT INTO quarantine VALUES (0, 'Adult.data', 2, 'x, y', 'expected 15 fields separated by ",", found 2');
-    INSERT INTO sources (no, name, uri, sha256, bytes, lines, next_offset, next_line, loaded, quarantined, skipped)
-      VALUES (0, 'Adult.data', 'https://example.com/Adult.data', '${'a'.repeat(64)}', 400, 4, 400, 5, 2, 1, 1),
-             (1, 'Adult.test', 'https://example.com/Adult.test', '${'b'.repeat(64)}', 200, 2, 200, 3, 1, 0, 1);
+test(
+  'a version-2 (Adult only) database is migrated: ' + 'rows and rowids kept, sources and dataset filled',
+  async () => {
+    const file = path.join(tempDir(), 'census.db');
+    const dataset = await adult();
+    const fields = dataset.tables[0].fields;
+    const db = new Database(file);
+    db.exec(v2Tables(fields));
+    const insert = db.prepare(
+      `INSERT INTO adult (rowid, ${[...fields.map((f) => q(f.name)), 'source', 'line'].join(', ')}) ` +
+        `VALUES (${fields.map(() => '?, ').join('')}?, ?, ?)`,
+    );
+    // Adult.data: lines 1 and 3 loaded, 2 quarantined, 4 blank; Adult.test: its comment, then line 2.
+    const rows: [number, string, number, (string | number)[]][] = [
+      [0, 'Adult.data', 1, ROW(30, '<=50K')],
+      [0, 'Adult.data', 3, ROW(50, '>50K')],
+      [1, 'Adult.test', 2, ROW(40, '>50K')],
+    ];
+    for (const [no, source, line, values] of rows) insert.run(no * 2 ** 32 + line, ...values, source, line);
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    db.exec(`
+    INSERT INTO quarantine
+      VALUES (0, 'Adult.data', 2, 'x, y', 'expected 15 fields separated by ",", found 2');
+    INSERT INTO sources
+      (no, name, uri, sha256, bytes, lines, next_offset, next_line, loaded, quarantined, skipped)
+    VALUES (0, 'Adult.data', 'https://example.com/Adult.data', '${a}', 400, 4, 400, 5, 2, 1, 1),
+           (1, 'Adult.test', 'https://example.com/Adult.test', '${b}', 200, 2, 200, 3, 1, 0, 1);
     INSERT INTO batches VALUES (1, '2026-01-01T00:00:00.000Z', 3, 1, 2, 1.5);
     INSERT INTO run VALUES (1, '20260101T000000Z-local', 'local', '2026-01-01T00:00:00.000Z',
       '2026-01-01T00:00:01.000Z', NULL, NULL);`);
-  db.close();
+    db.close();
 
-  const store = await openStore(file, { dataset });
-  try {
-    const status = await store.status();
-    assert.equal(status.complete, true);
+    const store = await openStore(file, { dataset });
+    try {
+      const status = await store.status();
+      assert.equal(status.complete, true);
+      assert.deepEqual(
+        status.sources.map((s) => [
+          s.resource,
+          s.name,
+          s.lines,
+          s.records,
+          s.loaded,
+          s.quarantined,
+          s.skipped,
+        ]),
+        [
+          ['adult', 'Adult.data', 4, 4, 2, 1, 1],
+          ['adult', 'Adult.test', 2, 2, 1, 0, 1],
+        ],
+      );
+      assert.equal((await store.checksums()).adult.rows, 3);
+      assert.deepEqual(await store.claimRun({}), {
+        id: '20260101T000000Z-local',
+        release: 'local',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        resumed: true,
+      });
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(read(file, 'PRAGMA user_version'), [{ user_version: 3 }]);
     assert.deepEqual(
-      status.sources.map((s) => [s.resource, s.name, s.lines, s.records, s.loaded, s.quarantined, s.skipped]),
-      [
-        ['adult', 'Adult.data', 4, 4, 2, 1, 1],
-        ['adult', 'Adult.test', 2, 2, 1, 0, 1],
-      ],
+      read(file, 'SELECT rowid, source, line, age, class FROM adult ORDER BY rowid'),
+      rows.map(([no, source, line, values]) => ({
+        rowid: no * 2 ** 32 + line,
+        source,
+        line,
+        age: values[0],
+        class: values[14],
+      })),
     );
-    assert.equal((await store.checksums()).adult.rows, 3);
-    assert.deepEqual(await store.claimRun({}), {
-      id: '20260101T000000Z-local',
-      release: 'local',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      resumed: true,
-    });
-  } finally {
-    await store.close();
-  }
-  assert.deepEqual(read(file, 'PRAGMA user_version'), [{ user_version: 3 }]);
-  assert.deepEqual(
-    read(file, 'SELECT rowid, source, line, age, class FROM adult ORDER BY rowid'),
-    rows.map(([no, source, line, values]) => ({
-      rowid: no * 2 ** 32 + line,
-      source,
-      line,
-      age: values[0],
-      class: values[14],
-    })),
-  );
-  assert.deepEqual(read(file, 'SELECT no, resource, records FROM sources ORDER BY no'), [
-    { no: 0, resource: 'adult', records: 4 },
-    { no: 1, resource: 'adult', records: 2 },
-  ]);
-  assert.deepEqual(read(file, 'SELECT source_no, line FROM quarantine'), [{ source_no: 0, line: 2 }]);
-  assert.deepEqual(read(file, 'SELECT id, name FROM dataset'), [{ id: 1, name: 'adult' }]);
-  // The views are this release's: the stale ones are gone.
-  assert.deepEqual(read(file, 'SELECT records, over_50k FROM share_overall'), [{ records: 3, over_50k: 2 }]);
-});
+    assert.deepEqual(read(file, 'SELECT no, resource, records FROM sources ORDER BY no'), [
+      { no: 0, resource: 'adult', records: 4 },
+      { no: 1, resource: 'adult', records: 2 },
+    ]);
+    assert.deepEqual(read(file, 'SELECT source_no, line FROM quarantine'), [{ source_no: 0, line: 2 }]);
+    assert.deepEqual(read(file, 'SELECT id, name FROM dataset'), [{ id: 1, name: 'adult' }]);
+    // The views are this release's: the stale ones are gone.
+    assert.deepEqual(read(file, 'SELECT records, over_50k FROM share_overall'), [
+      { records: 3, over_50k: 2 },
+    ]);
+  },
+);
 
 test('a version-2 database is refused for another dataset: it holds Adult', async () => {
   const file = path.join(tempDir(), 'census.db');
@@ -434,14 +448,14 @@ test(
         sources.map((s) => ({ source_no: s.no, rows: s.loaded, lines_match: s.loaded, lines: s.loaded })),
       );
       // Both partitions hold the same file: the same lines, with the same values.
-      const differ = db
+      const same = db
         .prepare(
           'SELECT count(*) FROM adult a JOIN adult b ON b.rowid = a.rowid + 4294967296 ' +
             'WHERE a.rowid < 4294967296 AND a.age IS b.age AND a.fnlwgt IS b.fnlwgt AND a.class IS b.class',
         )
         .pluck()
         .get();
-      assert.equal(differ, sources[0].loaded);
+      assert.equal(same, sources[0].loaded);
       assert.deepEqual(
         db.prepare('SELECT source_no, count(*) AS n FROM quarantine GROUP BY source_no').all(),
         [
