@@ -13,7 +13,7 @@ import { publishRun, writeJson } from './publish/publish.ts';
 import { RESULT_NAMES } from './publish/results.ts';
 import { loadSources } from './load/schedule.ts';
 import { stageSources } from './extract/sources.ts';
-import { isPostgresUrl, type Status } from './store/store.ts';
+import { isPostgresUrl, type Status, type Store } from './store/store.ts';
 import { session, type Session, type RunOptions } from './session.ts';
 import type { LoadInfo, RunOutcome, StageInfo } from './steps.ts';
 import { redact } from './shared/redact.ts';
@@ -162,7 +162,14 @@ export function publishJob(params: Params, o: RunOptions = {}): Promise<RunOutco
     const how = '--results s3://bucket/prefix/ (or "results" in the parameters)';
     return Promise.reject(new UsageError(`publish needs a results location: ${how}`));
   }
-  return session('publish', params, o, { dataset: null }, async (s) => {
+  const precheck = async (store: Store) => {
+    if (!(await store.status()).complete) {
+      throw new UsageError(
+        `database ${store.display} is not complete: census-etl run loads the rest, then publishes`,
+      );
+    }
+  };
+  return session('publish', params, o, { dataset: null, precheck }, async (s) => {
     const status = await s.store.status();
     if (s.alreadyPublished)
       return {
@@ -173,11 +180,6 @@ export function publishJob(params: Params, o: RunOptions = {}): Promise<RunOutco
         load: null,
         published: null,
       };
-    if (!status.complete) {
-      throw new UsageError(
-        `database ${s.store.display} is not complete: census-etl run loads the rest, then publishes`,
-      );
-    }
     return finish(s, { stage: null, load: null });
   });
 }

@@ -67,7 +67,12 @@ export async function session(
   command: 'run' | 'publish',
   params: Params,
   o: RunOptions,
-  what: { dataset: ((log: RunLog) => Promise<Dataset>) | null; release?: string },
+  what: {
+    dataset: ((log: RunLog) => Promise<Dataset>) | null;
+    release?: string;
+    /** Checked on the opened store before the run is claimed or recorded anywhere. */
+    precheck?: (store: Store) => Promise<void>;
+  },
   body: (s: Session) => Promise<RunOutcome>,
 ): Promise<RunOutcome> {
   if (command === 'publish' && !isPostgresUrl(params.database) && !existsSync(params.database)) {
@@ -108,6 +113,7 @@ export async function session(
     return await fail(e);
   }
   try {
+    await what.precheck?.(store);
     let run = await store.claimRun({ id: o.runId, release: what.release });
     log(`run ${run.id} (release ${run.release})${run.resumed ? ', resumed' : ''}`);
     if (params.results) {

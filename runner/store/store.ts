@@ -106,8 +106,7 @@ export type Status = {
   complete: boolean;
 };
 
-/** A second run on the same database: it refuses to start. */
-export class LockedError extends Error {}
+export { LockedError } from '../shared/errors.ts';
 
 /** A run's access to its database; every method but `close` may fail with the database's own error. */
 export interface Store {

@@ -27,7 +27,11 @@ import { openStore } from '../../runner/store/store.ts';
 
 export class SyncError extends Error {}
 
-type Summary = { run?: unknown; objects?: Record<string, { bytes: number; sha256: string }> };
+type Summary = {
+  run?: unknown;
+  objects?: Record<string, { bytes: number; sha256: string }>;
+  database?: { kind?: unknown; at?: unknown };
+};
 
 /**
  * The path of out/...parts, refused unless it is inside `out` once resolved: the parts come
@@ -67,7 +71,10 @@ async function download(at: ResultsLocation, run: string, out: string): Promise<
   if (summary.run !== run)
     throw new SyncError(`${where}${RESULT_NAMES.summary} is run ${shown(summary.run)}'s, not ${run}'s`);
   const written: string[] = [];
-  for (const name of [RESULT_NAMES.database, RESULT_NAMES.log]) {
+  // A PostgreSQL run publishes no database file: its data stays in the database, which sync names.
+  const elsewhere = summary.database?.kind === 'postgres' ? printable(String(summary.database.at)) : null;
+  const names = elsewhere ? [RESULT_NAMES.log] : [RESULT_NAMES.database, RESULT_NAMES.log];
+  for (const name of names) {
     const expected = summary.objects?.[name];
     if (!expected) throw new SyncError(`${RESULT_NAMES.summary} lists no checksum for ${name}`);
     const bytes = await get(name);
@@ -80,6 +87,7 @@ async function download(at: ResultsLocation, run: string, out: string): Promise<
     written.push(await save(out, [run, name], bytes));
   }
   const summaryFile = await save(out, [run, RESULT_NAMES.summary], summaryBytes);
+  if (elsewhere) return [...written, summaryFile, `the data is in ${elsewhere} (PostgreSQL)`];
   const dir = inside(out, run);
   const store = await openStore(path.join(dir, RESULT_NAMES.database), { dataset: null, readOnly: true });
   const report = await writeReport({ store, out: dir }).finally(() => store.close());

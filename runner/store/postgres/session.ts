@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { UsageError } from '../../shared/errors.ts';
-import { LockedError } from '../store.ts';
+import { LockedError } from '../../shared/errors.ts';
 import { connectionLost, postgresError, PostgresError, serverRefusedTls } from './errors.ts';
 import type { PostgresSettings } from './settings.ts';
 

@@ -11,7 +11,8 @@ import { q } from '../../shared/sql.ts';
 import { insertColumns, rowValues } from '../batch.ts';
 import type { Database as Destination, Row } from '../database.ts';
 import { SqlStore } from '../sql-store.ts';
-import { LockedError, type OpenOptions, type RowBlock, type Store } from '../store.ts';
+import { LockedError } from '../../shared/errors.ts';
+import type { OpenOptions, RowBlock, Store } from '../store.ts';
 import { upgradeSchema, readDatasetOf } from './schema.ts';
 
 type DB = Database.Database;

@@ -140,7 +140,7 @@ test(
     const failedLog = (await get(`${prefix}${secondRun.id}/census-etl.log`)).toString();
     assert.match(
       failedLog,
-      /census-etl: error: source .*Adult\.test ended before line 5/,
+      /census-etl: error: source .*Adult\.test ended before record 5/,
       'the uploaded log ends with the error',
     );
     assert.deepEqual(
