@@ -171,10 +171,11 @@ if systemctl start ${service}; then
   exit 0
 fi
 
-# Why the loader ended, as systemd saw it; with its last error line when it failed.
+# Why the loader ended, as systemd saw it; with its last error line when it failed (its stderr
+# lines, unstamped: "census-etl: error: …" for a failure, "census-etl: …" for a wrong setting).
 result=$(systemctl show -p Result --value ${service})
 code=$(systemctl show -p ExecMainStatus --value ${service})
-error=$(grep -h 'census-etl: error: ' ${log} | tail -n 1 | sed 's/.*census-etl: error: //') || error=''
+error=$(grep -h '^census-etl: ' ${log} | tail -n 1 | sed 's/^census-etl: \\(error: \\)\\{0,1\\}//') || error=''
 case $result in
   timeout)
     state=stopped

@@ -59,6 +59,11 @@ const LOADERS = {
     'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
     'process.stderr.write(`census-etl: error: source "x\\\\y": gone\\n`);\n' +
     'process.exit(1);',
+  // A wrong setting: exit 2, its line without "error: " (as the CLI prints a UsageError).
+  refuses:
+    'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
+    'process.stderr.write(`census-etl: database x: its certificate is not trusted\\n`);\n' +
+    'process.exit(2);',
   killed:
     'process.stderr.write(`argv ${process.argv.slice(2).join(" ")}\\n`);\n' +
     'process.kill(process.pid, "SIGKILL");',
@@ -143,6 +148,12 @@ test(
     assert.deepEqual(await bucket.keys('results/latest.json'), []);
   },
 );
+
+test('a loader that refuses its settings (exit 2): why = its exit status and its line', { skip }, async () => {
+  const b = await boot('refuses');
+  recorded(b, 'refuses', 'failed');
+  assert.equal(b.doc.why, 'the loader failed (exit status 2): database x: its certificate is not trusted');
+});
 
 test(
   'a loader killed (SIGKILL, as the OOM killer does): run.json failed, why names the signal',
