@@ -175,7 +175,7 @@ fi
 # lines, unstamped: "census-etl: error: …" for a failure, "census-etl: …" for a wrong setting).
 result=$(systemctl show -p Result --value ${service})
 code=$(systemctl show -p ExecMainStatus --value ${service})
-error=$(grep -h '^census-etl: ' ${log} | tail -n 1 | sed 's/^census-etl: \\(error: \\)\\{0,1\\}//') || error=''
+error=$(grep -h '^census-etl: ' ${log} | tail -n 1 | sed -E 's/^census-etl: (error: )?//') || error=''
 case $result in
   timeout)
     state=stopped

@@ -164,8 +164,9 @@ export async function resolveParams(
       throw new UsageError(`parameters file ${file} must hold a JSON object`);
     }
   }
-  // CENSUS_DATA_DIR stands in for where Adult's files are, unless the run names its own files.
-  const ownFiles = fromFile.sources !== undefined || fromFile.dataset !== undefined || overrides.dataset;
+  // CENSUS_DATA_DIR stands in for where Adult's files are, unless the run names its own files
+  // (null names none: Adult's, as the defaults say).
+  const ownFiles = fromFile.sources != null || fromFile.dataset != null || overrides.dataset;
   const envDir = ownFiles ? undefined : env.CENSUS_DATA_DIR || undefined;
   const merged = {
     ...DEFAULTS,

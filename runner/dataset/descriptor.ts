@@ -13,8 +13,13 @@ import { ROWID } from './model.ts';
 import { castText, isInvalid, patternRegExp, strptimePattern } from './types.ts';
 
 /** Tables census-etl keeps beside the dataset's, and its views: no resource may take these names. */
-export const OWN_TABLES = ['quarantine', 'sources', 'batches', 'run', 'dataset'];
+export const OWN_TABLES = ['quarantine', 'sources', 'batches', 'run', 'dataset', 'census_etl_schema'];
 export const OWN_VIEWS = ['quarantine_by_reason', 'missing_values'];
+
+/** Names as SQLite compares them (case-insensitively): `Age` and `age` are one column there. */
+const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const taken = (names: readonly string[], name: string) => names.some((n) => sameName(n, name));
+const ownName = (name: string) => taken(OWN_TABLES, name) || taken(OWN_VIEWS, name);
 
 /** Lineage column names for tables that do not name their own (censusEtl:lineage). */
 export const DEFAULT_LINEAGE = { source: '_source', line: '_line' };
@@ -283,6 +288,15 @@ function readDialect(raw: unknown, at: PropertyKey[], problems: Problems): Diale
   if (['\n', '\r'].includes(delimiter)) problems.add([...at, 'delimiter'], 'cannot be a line end');
   const quoteChar = d.quoteChar === undefined ? '"' : d.quoteChar || null;
   if (quoteChar && quoteChar === delimiter) problems.add([...at, 'quoteChar'], 'is the delimiter');
+  if (d.escapeChar !== undefined && !quoteChar) {
+    problems.add([...at, 'escapeChar'], 'works inside quoted fields only: with quoteChar "" it does nothing');
+  }
+  // Records are found in the file's bytes before it is decoded: these two must be one byte each.
+  for (const key of ['quoteChar', 'escapeChar'] as const) {
+    if (/[^\x00-\x7f]/.test(d[key] ?? '')) {
+      problems.add([...at, key], 'census-etl reads an ASCII character here (one byte in UTF-8)');
+    }
+  }
   return {
     header: d.header ?? true,
     delimiter,
@@ -402,12 +416,16 @@ function readSchema(raw: unknown, dialect: Dialect, at: PropertyKey[], problems:
   }
   const missing = valuesOf(s.missingValues ?? ['']);
   const fields = s.fields.map((f, i) => readField(f, missing, dialect, [...at, 'fields', i], problems));
-  const names = new Set<string>();
   fields.forEach((f, i) => {
-    if (names.has(f.name))
-      problems.add([...at, 'fields', i, 'name'], `${JSON.stringify(f.name)} is used twice`);
-    names.add(f.name);
+    if (
+      taken(
+        s.fields.slice(0, i).map((g) => g.name),
+        f.name,
+      )
+    )
+      problems.add([...at, 'fields', i, 'name'], `${JSON.stringify(f.name)} is used twice (case aside)`);
   });
+  const names = new Set(fields.map((f) => f.name));
   const key = (k: string | string[] | undefined, where: PropertyKey[]) => {
     const list = typeof k === 'string' ? [k] : (k ?? []);
     for (const name of list)
@@ -498,7 +516,7 @@ async function readTable(
       );
     }
   }
-  if (OWN_TABLES.includes(r.name) || OWN_VIEWS.includes(r.name)) {
+  if (ownName(r.name)) {
     problems.add(
       [...at, 'name'],
       `${JSON.stringify(r.name)} is a table census-etl keeps for itself: rename the resource`,
@@ -558,13 +576,14 @@ export async function readDescriptor(
   }
   const names = tables.map((t) => t.name);
   names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) problems.add(['resources', i, 'name'], `${JSON.stringify(n)} is used twice`);
+    if (taken(names.slice(0, i), n))
+      problems.add(['resources', i, 'name'], `${JSON.stringify(n)} is used twice (case aside)`);
   });
   const views = (p!['censusEtl:views'] ?? []).flatMap(
     (v, i) => readView(v, ['censusEtl:views', i], problems) ?? [],
   );
   for (const [i, v] of views.entries()) {
-    if (names.includes(v.name) || OWN_TABLES.includes(v.name) || OWN_VIEWS.includes(v.name)) {
+    if (taken(names, v.name) || ownName(v.name)) {
       problems.add(['censusEtl:views', i, 'name'], `${JSON.stringify(v.name)} is already a table or view`);
     }
   }

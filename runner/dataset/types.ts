@@ -229,6 +229,8 @@ function string(field: Field, text: string): string | Invalid {
 
 /** A cell's logical value in its field's type (missing values are the caller's), or why not. */
 export function castText(field: Field, text: string): Value | Invalid {
+  // SQLite would keep it; PostgreSQL's text cannot: refused alike, both stores load the same rows.
+  if (text.includes('\0')) return fail('holds a NUL character (text cannot)');
   switch (field.type) {
     case 'string':
       return string(field, text);

@@ -52,8 +52,36 @@ export const MAX_FIELDS = 10_000;
 export const syntaxOf = (d: Dialect, maxBytes: number): RecordSyntax => ({
   quote: d.quoteChar ? d.quoteChar.charCodeAt(0) : -1,
   escape: d.escapeChar ? d.escapeChar.charCodeAt(0) : -1,
+  doubleQuote: d.doubleQuote && d.escapeChar === null,
+  delimiter: Buffer.from(d.delimiter),
+  skipInitialSpace: d.skipInitialSpace,
   maxBytes,
 });
+
+/**
+ * Whether `text` has more than MAX_FIELDS fields: its delimiters outside quoted fields, a quote
+ * opening one only where a field starts (as RecordScanner and csv-parse's relax_quotes read it).
+ */
+function tooManyFields(d: Dialect, text: string): boolean {
+  let fields = 1;
+  let inQuotes = false;
+  let fieldStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === d.escapeChar) i++;
+      else if (c === d.quoteChar) [inQuotes, fieldStart] = [false, d.doubleQuote && d.escapeChar === null];
+    } else if (c === d.delimiter) {
+      if (++fields > MAX_FIELDS) return true;
+      fieldStart = true;
+    } else if (c === d.quoteChar && fieldStart) {
+      inQuotes = true;
+    } else if (!(c === ' ' && d.skipInitialSpace)) {
+      fieldStart = false;
+    }
+  }
+  return false;
+}
 
 // ignoreBOM: a byte order mark inside a file is text (staging skips the file's own).
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -72,7 +100,10 @@ export function splitFields(d: Dialect, text: string): string[] | string {
     if (d.skipInitialSpace) for (let i = 0; i < fields.length; i++) fields[i] = fields[i].trimStart();
     return fields;
   }
-  if (text.split(d.delimiter, MAX_FIELDS + 1).length > MAX_FIELDS) return `more than ${MAX_FIELDS} fields`;
+  // Counted exactly only when a plain split finds too many: delimiters may sit inside quotes.
+  if (text.split(d.delimiter, MAX_FIELDS + 1).length > MAX_FIELDS && tooManyFields(d, text)) {
+    return `more than ${MAX_FIELDS} fields`;
+  }
   try {
     const records = parse(text, {
       delimiter: d.delimiter,

@@ -32,7 +32,7 @@ const TYPES: Record<SqlKind, Record<Field['type'], string>> = {
     string: 'text',
     any: 'text',
     integer: 'bigint',
-    year: 'integer',
+    year: 'bigint',
     number: 'double precision',
     boolean: 'boolean',
     date: 'date',

@@ -149,11 +149,15 @@ test(
   },
 );
 
-test('a loader that refuses its settings (exit 2): why = its exit status and its line', { skip }, async () => {
-  const b = await boot('refuses');
-  recorded(b, 'refuses', 'failed');
-  assert.equal(b.doc.why, 'the loader failed (exit status 2): database x: its certificate is not trusted');
-});
+test(
+  'a loader that refuses its settings (exit 2): why = its exit status and its line',
+  { skip },
+  async () => {
+    const b = await boot('refuses');
+    recorded(b, 'refuses', 'failed');
+    assert.equal(b.doc.why, 'the loader failed (exit status 2): database x: its certificate is not trusted');
+  },
+);
 
 test(
   'a loader killed (SIGKILL, as the OOM killer does): run.json failed, why names the signal',

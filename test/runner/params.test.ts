@@ -115,6 +115,9 @@ test('dataset: a descriptor in the file beats CENSUS_DATA_DIR, --dataset beats t
     writeFileSync(file, JSON.stringify({ dataset }));
     assert.equal((await resolveParams(file, {}, {})).dataset, dataset);
   }
+  // null names no dataset: Adult, whose files CENSUS_DATA_DIR stands in for.
+  writeFileSync(file, JSON.stringify({ dataset: null, sources: null }));
+  assert.equal((await resolveParams(file, {}, { CENSUS_DATA_DIR: 'some/dir' })).dataDir, 'some/dir');
 });
 
 test('dataset: another scheme, or credentials in the URL, refused naming the field', async () => {

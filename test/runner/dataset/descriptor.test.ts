@@ -70,7 +70,16 @@ test('what census-etl cannot honour is refused, each fault by its JSON path', as
     ],
     [resource({ fields: [{ name: 'a' }] }, { data: [[1]] }), /resources\[0\]\.data/],
     [resource({ fields: [{ name: 'a' }] }, { dialect: { lineTerminator: '\r' } }), /dialect\.lineTerminator/],
+    [resource({ fields: [{ name: 'a' }] }, { dialect: { quoteChar: '«' } }), /dialect\.quoteChar.*ASCII/],
+    [
+      resource({ fields: [{ name: 'a' }] }, { dialect: { quoteChar: '', escapeChar: '\\' } }),
+      /dialect\.escapeChar.*inside quoted fields/,
+    ],
     [resource({ fields: [{ name: 'quarantine' }] }, { name: 'quarantine' }), /resources\[0\]\.name/],
+    // SQLite compares names case-insensitively: these would collide there.
+    [resource({ fields: [{ name: 'a' }] }, { name: 'Quarantine' }), /resources\[0\]\.name/],
+    [resource({ fields: [{ name: 'a' }] }, { name: 'census_etl_schema' }), /resources\[0\]\.name/],
+    [resource({ fields: [{ name: 'Age' }, { name: 'age' }] }), /fields\[1\]\.name.*used twice/],
     [{ resources: [] }, /resources/],
   ];
   for (const [descriptor, where] of cases) {

@@ -45,3 +45,14 @@ test('fractional seconds lose their trailing zeros, as PostgreSQL prints them', 
     invalid: 'has more than 6 digits of fractional seconds',
   });
 });
+
+test('a NUL character is refused in any field: PostgreSQL text cannot hold it, so neither store does', () => {
+  for (const type of ['string', 'any', 'integer'] as const) {
+    assert.deepEqual(castText(field(type), 'a\0b'), { invalid: 'holds a NUL character (text cannot)' });
+  }
+  assert.equal(castText(field('string'), 'a\u0001b'), 'a\u0001b');
+});
+
+test('a year beyond 32 bits is a year in both stores (bigint in PostgreSQL)', () => {
+  assert.equal(castText(field('year'), '2147483648'), 2147483648);
+});

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import type { Dataset, Value } from '../../../runner/dataset/model.ts';
 import {
   MAX_FIELDS,
@@ -19,7 +20,9 @@ import {
   SKIP,
   parseRange,
   splitFields,
+  syntaxOf,
 } from '../../../runner/extract/parse.ts';
+import { RecordScanner, type RecordSpan } from '../../../runner/extract/records.ts';
 import { stageSources, type StagedSource } from '../../../runner/extract/sources.ts';
 import { resolveParams } from '../../../runner/params.ts';
 import { runJob } from '../../../runner/pipeline.ts';
@@ -164,19 +167,15 @@ test('a quote left open at the end of the file: that record quarantined, csv-par
   assert.equal(source.lines, 3);
 });
 
-test(
-  "a quote inside an unquoted field is text, as Python's csv reads it: the lines after it are records",
-  { todo: 'runner bug: RecordScanner opens quotes mid-field, where splitFields (relax_quotes) does not' },
-  async () => {
-    const { records } = await parseText('id,text\n1,5\'11" tall\n2,b\n3,c\n');
-    assert.deepEqual(records, [
-      { line: 1, kind: 'skip' },
-      { line: 2, kind: 'row', values: [1, `5'11" tall`] },
-      { line: 3, kind: 'row', values: [2, 'b'] },
-      { line: 4, kind: 'row', values: [3, 'c'] },
-    ]);
-  },
-);
+test("a quote inside an unquoted field is text, as Python's csv reads it", async () => {
+  const { records } = await parseText('id,text\n1,5\'11" tall\n2,b\n3,c\n');
+  assert.deepEqual(records, [
+    { line: 1, kind: 'skip' },
+    { line: 2, kind: 'row', values: [1, `5'11" tall`] },
+    { line: 3, kind: 'row', values: [2, 'b'] },
+    { line: 4, kind: 'row', values: [3, 'c'] },
+  ]);
+});
 
 test(`more than ${MAX_FIELDS} fields: quarantined before csv-parse builds them`, async () => {
   const many = `1,${'x,'.repeat(MAX_FIELDS)}x`;
@@ -190,17 +189,13 @@ test(`more than ${MAX_FIELDS} fields: quarantined before csv-parse builds them`,
   );
 });
 
-test(
-  `a quoted field holding more than ${MAX_FIELDS} delimiters is one field`,
-  { todo: 'runner bug: splitFields counts the delimiters inside quotes as field separators' },
-  async () => {
-    const text = `"${'a,'.repeat(MAX_FIELDS)}"`;
-    const { records } = await parseText(`id,text\n1,${text}\n`, { maxBytes: 1 << 20 });
-    const [, record] = records;
-    const got = record.kind === 'quarantine' ? record.reason : record.kind;
-    assert.equal(got, 'row');
-  },
-);
+test(`a quoted field holding more than ${MAX_FIELDS} delimiters is one field`, async () => {
+  const text = `"${'a,'.repeat(MAX_FIELDS)}"`;
+  const { records } = await parseText(`id,text\n1,${text}\n`, { maxBytes: 1 << 20 });
+  const [, record] = records;
+  const got = record.kind === 'quarantine' ? record.reason : record.kind;
+  assert.equal(got, 'row');
+});
 
 test('millions of delimiters on a line: quarantined naming maxRecordBytes, raw cut', async () => {
   const delimiters = 3_000_000;
@@ -324,40 +319,63 @@ test(
   },
 );
 
-test(
-  'a run over a file whose last record leaves a quote open completes, that record quarantined',
-  { todo: 'runner bug: the last line end is counted twice, and next_line breaks the sources CHECK' },
-  async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'things.csv'), 'id,text\n1,a\n2,"never closed\n');
-    const descriptor = {
-      name: 'open-quote',
-      resources: [
-        {
-          name: 'things',
-          path: 'things.csv',
-          schema: { fields: [{ name: 'id', type: 'integer' }, { name: 'text' }] },
-        },
-      ],
-    };
-    writeFileSync(path.join(dir, 'datapackage.json'), JSON.stringify(descriptor));
-    const out = path.join(dir, 'out');
-    const params = await resolveParams(
-      undefined,
+test('a run over a file whose last record leaves a quote open completes, it quarantined', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'things.csv'), 'id,text\n1,a\n2,"never closed\n');
+  const descriptor = {
+    name: 'open-quote',
+    resources: [
       {
-        dataset: path.join(dir, 'datapackage.json'),
-        database: path.join(out, 'census.db'),
-        log: path.join(out, 'log'),
-        unthrottled: true,
+        name: 'things',
+        path: 'things.csv',
+        schema: { fields: [{ name: 'id', type: 'integer' }, { name: 'text' }] },
       },
-      {},
-    );
-    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-    const outcome = await runJob(params, { log: createLog(params.log, quiet) });
-    assert.equal(outcome.status.complete, true);
-    assert.deepEqual(
-      [outcome.status.totals.loaded, outcome.status.totals.quarantined, outcome.status.totals.linesRead],
-      [1, 1, 3],
-    );
-  },
-);
+    ],
+  };
+  writeFileSync(path.join(dir, 'datapackage.json'), JSON.stringify(descriptor));
+  const out = path.join(dir, 'out');
+  const params = await resolveParams(
+    undefined,
+    {
+      dataset: path.join(dir, 'datapackage.json'),
+      database: path.join(out, 'census.db'),
+      log: path.join(out, 'log'),
+      unthrottled: true,
+    },
+    {},
+  );
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const outcome = await runJob(params, { log: createLog(params.log, quiet) });
+  assert.equal(outcome.status.complete, true);
+  assert.deepEqual(
+    [outcome.status.totals.loaded, outcome.status.totals.quarantined, outcome.status.totals.linesRead],
+    [1, 1, 3],
+  );
+});
+
+test('RecordScanner and csv-parse agree: a record the scanner finds is one record to csv-parse', async () => {
+  const base = (await oneTable([{ name: 'a' }])).tables[0].dialect;
+  const unit = fc.constantFrom('a', ',', ';', '"', '\\', '\n', ' ', 'é');
+  fc.assert(
+    fc.property(
+      fc.string({ unit, maxLength: 40 }),
+      fc.constantFrom(',', ';'),
+      fc.boolean(),
+      fc.constantFrom(null, '\\'),
+      (text, delimiter, skipInitialSpace, escapeChar) => {
+        const d = { ...base, delimiter, skipInitialSpace, escapeChar, doubleQuote: escapeChar === null };
+        const spans: RecordSpan[] = [];
+        const scanner = new RecordScanner(syntaxOf(d, 1 << 20), (r) => spans.push(r));
+        const bytes = Buffer.from(text);
+        scanner.push(bytes, 0);
+        scanner.finish(bytes.length);
+        for (const r of spans) {
+          const record = bytes.toString('utf8', r.start, r.end).replace(/\r?\n$/, '');
+          const fields = splitFields(d, record);
+          assert.ok(!/^quoting makes/.test(String(fields)), `${JSON.stringify(record)}: ${String(fields)}`);
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
