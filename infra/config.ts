@@ -37,6 +37,11 @@ export type Config = {
    * deploy of this data, which Terraform resolves once and keeps (uploads.ts).
    */
   ingestionDate: string | null;
+  /**
+   * The dataset's descriptor (datapackage.json): a local path (absolute once read), https:// or
+   * s3://; null: Adult.
+   */
+  dataset: string | null;
   /** Where deploy takes Adult.data/Adult.test from; null downloads them (checksums verified). */
   dataDir: string | null;
   /** A local AWS emulator (moto) to deploy to; null means real AWS. */
@@ -64,6 +69,7 @@ export const ENV = {
   batchSize: 'CENSUS_BATCH_SIZE',
   everySeconds: 'CENSUS_EVERY_SECONDS',
   ingestionDate: 'CENSUS_INGESTION_DATE',
+  dataset: 'CENSUS_DATASET',
   dataDir: 'CENSUS_DATA_DIR',
   emulatorEndpoint: 'CENSUS_AWS_ENDPOINT',
   stateFile: 'CENSUS_STATE_FILE',
@@ -185,6 +191,13 @@ function runnerRule(field: 'batchSize' | 'everySeconds') {
     const r = ParamsSchema.shape[field].safeParse(n);
     return r.success ? null : r.error.issues[0].message;
   };
+}
+
+/** CENSUS_DATASET as the loader's `dataset` parameter takes it; a local path from the project folder. */
+function datasetLocation(value: string): string {
+  const r = ParamsSchema.shape.dataset.safeParse(value);
+  if (!r.success) throw new ConfigError(`${ENV.dataset}: ${r.error.issues[0].message}`);
+  return /^(https|s3):\/\//.test(value) ? value : path.resolve(ROOT, value);
 }
 
 function date(name: string, value: string): string {
@@ -322,6 +335,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const every = get(ENV.everySeconds);
   const ingestion = get(ENV.ingestionDate);
   const local = get(ENV.emulatorEndpoint);
+  const dataset = get(ENV.dataset);
   return {
     region,
     instanceType,
@@ -334,6 +348,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? integer(ENV.everySeconds, every, runnerRule('everySeconds'))
       : DEFAULTS.everySeconds,
     ingestionDate: ingestion ? date(ENV.ingestionDate, ingestion) : null,
+    dataset: dataset ? datasetLocation(dataset) : null,
     dataDir: get(ENV.dataDir) ?? null,
     emulator: local ? { endpoint: endpoint(ENV.emulatorEndpoint, local) } : null,
     stateFile: stateFile(env),

@@ -10,8 +10,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 export const STACK_NAME = 'census-etl';
 
-/** Raw zone, partitioned by ingestion date: `partition` is YYYY/MM/DD. */
-export const rawKey = (partition: string, file: string) => `raw/census/adult/${partition}/${file}`;
+/** Raw zone, a folder per dataset, partitioned by ingestion date: `partition` is YYYY/MM/DD. */
+export const rawKey = (folder: string, partition: string, file: string) =>
+  `raw/${folder}/${partition}/${file}`;
 
 /** One folder per release (bundle, addon, params), so a change gets new keys and a new instance. */
 export const releasePrefix = (release: string) => `runner/${release}/`;

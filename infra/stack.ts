@@ -13,15 +13,23 @@ import { LoaderInstance } from './instance.ts';
 import { INSTANCE, RESULTS_PREFIX } from './layout.ts';
 import { InstanceNetwork } from './network.ts';
 import { InstanceRole } from './role.ts';
-import { Uploads, type RawFile } from './uploads.ts';
+import type { DeployedDataset } from './dataset.ts';
+import { Uploads } from './uploads.ts';
 import { userData } from './userdata.ts';
 
 export type CensusEtlProps = {
   config: Config;
-  raw: RawFile[];
+  /** The dataset for the raw zone, staged (dataset.ts). */
+  raw: Omit<DeployedDataset, 'records'>;
   /** The built release files for config.architecture, and their hash. */
   bundle: Pick<Bundle, 'files' | 'sha256'>;
 };
+
+/** What the raw zone adds to the release's content: its files' hashes, and a user's descriptor. */
+const rawContent = ({ files, descriptor }: CensusEtlProps['raw']) => ({
+  raw: files.map((f) => f.sha256),
+  ...(descriptor ? { descriptor: createHash('sha256').update(descriptor).digest('hex') } : {}),
+});
 
 /** The AWS provider 5.x bindings pin 5.99.1 exactly; accept the 5.x line from there on. */
 export const AWS_PROVIDER_CONSTRAINT = '~> 5.99';
@@ -72,14 +80,15 @@ export class CensusEtlStack extends TerraformStack {
       retry: DEFAULTS.retry,
     });
     const params = paramsFor(database ? databaseUrl(database.instance.address) : INSTANCE.database);
-    // The release is its content: bundle and addon, params, data (and the CA bundle). No date,
-    // nothing else: the same release is the same instance, and deploying it again starts
-    // nothing. A database's address is not known yet: the params name it, the hash does not.
+    // The release is its content: bundle and addon, params, data and a user's descriptor (and the
+    // CA bundle). No date, nothing else: the same release is the same instance, and deploying it
+    // again starts nothing. A database's address is not known yet: the params name it, the hash
+    // does not.
     const content = postgres
       ? { params: paramsFor(databaseUrl('<the database>')), databaseCa: postgres.caBundle.sha256 }
       : { params };
     const release = createHash('sha256')
-      .update(JSON.stringify({ bundle: bundle.sha256, ...content, raw: raw.map((f) => f.sha256) }))
+      .update(JSON.stringify({ bundle: bundle.sha256, ...content, ...rawContent(raw) }))
       .digest('hex')
       .slice(0, 16);
     const { ingestionDate } = config;

@@ -1,13 +1,14 @@
 /**
- * What deploy puts in the bucket: the raw dataset (raw zone, by ingestion date) and one
- * release of the runner (RELEASE_FILES: bundle, native addon, params pointing at those raw
- * keys and at the results prefix, and with PostgreSQL the CA bundle of its certificate). Keys
- * carry content hashes where content can change.
+ * What deploy puts in the bucket: the raw dataset (raw zone, by ingestion date: its files, and
+ * a user's descriptor naming them) and one release of the runner (RELEASE_FILES: bundle, native
+ * addon, params pointing at those raw keys and at the results prefix, and with PostgreSQL the
+ * CA bundle of its certificate). Keys carry content hashes where content can change.
  */
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object/index.js';
 import { AssetType, DataResource, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import type { DeployedParams, Params } from '../runner/params.ts';
+import { DESCRIPTOR_KEY, type DeployedDataset } from './dataset.ts';
 import { RELEASE_FILES, RESULTS_PREFIX, rawKey, releasePrefix, type BuiltFile } from './layout.ts';
 
 const CONTENT_TYPES: Record<BuiltFile, string> = {
@@ -16,13 +17,11 @@ const CONTENT_TYPES: Record<BuiltFile, string> = {
   addon: 'application/octet-stream',
 };
 
-export type RawFile = { name: string; path: string; sha256: string };
-
 export type UploadsProps = {
   bucket: string;
   /** YYYY-MM-DD as the user set it, or null: the day of the first deploy of this data. */
   ingestionDate: string | null;
-  raw: RawFile[];
+  raw: Omit<DeployedDataset, 'records'>;
   /** The built release files (RELEASE_FILES but params), as local paths. */
   built: Record<BuiltFile, string>;
   /** PostgreSQL only: the CA bundle the loader verifies the database against, as a local path. */
@@ -50,7 +49,7 @@ export class Uploads extends Construct {
     const today = '${formatdate("YYYY/MM/DD", plantimestamp())}';
     const partition = new DataResource(this, 'ingestion-date', {
       input: { partition: ingestionDate ? ingestionDate.replaceAll('-', '/') : today },
-      triggersReplace: { raw: raw.map((f) => f.sha256).join(' '), explicit: ingestionDate ?? '' },
+      triggersReplace: { raw: raw.files.map((f) => f.sha256).join(' '), explicit: ingestionDate ?? '' },
       lifecycle: { ignoreChanges: ['input'] },
     });
     this.partition = partition.getStringAttribute('output.partition');
@@ -63,13 +62,35 @@ export class Uploads extends Construct {
       return key;
     };
 
-    const rawKeys = raw.map((f) =>
-      file(`raw-${f.name}`, rawKey(this.partition, f.name), f.path, 'text/plain'),
+    const rawKeys = raw.files.map((f) =>
+      file(
+        `raw-${f.key.replaceAll('/', '--')}`,
+        rawKey(raw.folder, this.partition, f.key),
+        f.path,
+        'text/plain',
+      ),
     );
-    const runnerParams: DeployedParams & Pick<Params, 'release' | 'sources' | 'results'> = {
+    // Adult's files are named by the params; a user's dataset by its descriptor, beside them.
+    const descriptorKey = rawKey(raw.folder, this.partition, DESCRIPTOR_KEY);
+    if (raw.descriptor) {
+      const content = raw.descriptor;
+      this.objects.push(
+        new S3Object(this, 'descriptor', {
+          bucket,
+          key: descriptorKey,
+          content,
+          contentType: 'application/json',
+        }),
+      );
+      rawKeys.push(descriptorKey);
+    }
+    const data: Partial<Pick<Params, 'dataset' | 'sources'>> = raw.descriptor
+      ? { dataset: `s3://${bucket}/${descriptorKey}` }
+      : { sources: raw.files.map((f, i) => ({ uri: `s3://${bucket}/${rawKeys[i]}`, sha256: f.sha256 })) };
+    const runnerParams: DeployedParams & Partial<Params> = {
       ...params,
       release,
-      sources: raw.map((f, i) => ({ uri: `s3://${bucket}/${rawKeys[i]}`, sha256: f.sha256 })),
+      ...data,
       results: `s3://${bucket}/${RESULTS_PREFIX}`,
     };
     const paramsKey = this.releasePrefix + RELEASE_FILES.params;

@@ -6,7 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { DEV_DATA_DIR } from './lib/dev-data.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { REAL_DATASET, problems, runTwin } from '../twin/journey.ts';
+import { writeUserDataset } from '../twin/user-dataset.ts';
 import { DEFAULTS } from '../runner/params.ts';
 
 const { values } = parseArgs({
@@ -21,6 +25,7 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString().s
 const timeLimitMinutes = Number(values['time-limit']);
 const batchSize = Number(values['batch-size']);
 
+const dataset = writeUserDataset(mkdtempSync(path.join(tmpdir(), 'census-user-dataset-')));
 try {
   const report = await runTwin({
     region: values.region!,
@@ -31,6 +36,7 @@ try {
     timeLimitMinutes,
     watchdogSeconds: 5,
     dataDir: DEV_DATA_DIR,
+    dataset,
     log,
   });
   for (const [name, b] of Object.entries({
@@ -38,13 +44,15 @@ try {
     changed: report.changed,
     failed: report.failed,
     stopped: report.stopped,
+    dataset: report.dataset,
   })) {
     log(`${name} run ${b.run}: ${b.doc?.state}${b.doc?.why ? ` (${b.doc.why})` : ''}; boot ${b.ended}`);
   }
   log(`database: ${report.counts.loaded} loaded, ${report.counts.quarantined} quarantined`);
   log(`role writing outside results/: ${report.deniedWrite}`);
   log(`left in moto after destroy: ${report.leftovers.join(', ') || 'nothing'}`);
-  const found = problems(report, REAL_DATASET, timeLimitMinutes);
+  log(`user dataset: ${JSON.stringify(report.datasetRows)}`);
+  const found = problems(report, REAL_DATASET, timeLimitMinutes, dataset.rows);
   for (const p of found) log(`✘ ${p}`);
   const seconds = report.stages.reduce((s, x) => s + x.ms, 0) / 1000;
   log(found.length ? 'twin: FAILED' : `twin: passed in ${seconds.toFixed(0)} s`);

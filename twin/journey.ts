@@ -4,8 +4,9 @@
  * unchanged deploy that changes nothing (no instance, no run); changed parameters, a new run
  * followed live by `npm run logs` from S3 (the first run's results still there); a failing run
  * (`npm run rerun`: sync says it failed and saves its log, the previous complete run is still
- * the latest); a run stopped by its time limit, its log in S3; `npm run sync -- --list`;
- * destroy, and nothing left. The verdict, problems(), says what went wrong, in sentences.
+ * the latest); a run stopped by its time limit, its log in S3; `npm run sync -- --list`; a
+ * user's dataset (CENSUS_DATASET) deployed, loaded and synced; destroy, and nothing left. The
+ * verdict, problems(), says what went wrong, in sentences.
  */
 import { FILES } from '../runner/dataset/adult.ts';
 import { LATEST_COMPLETE, RESULT_NAMES } from '../runner/publish/results.ts';
@@ -21,6 +22,8 @@ export type JourneySettings = UserSettings & {
   changedBatchSize: number;
   /** When the twin fires the stopped run's watchdog: seconds after its loader started. */
   watchdogSeconds: number;
+  /** A user's dataset for CENSUS_DATASET: its descriptor, and its tables' expected row counts. */
+  dataset: { descriptor: string; rows: Record<string, number> };
   log: (line: string) => void;
 };
 
@@ -52,6 +55,9 @@ export type TwinReport = {
   list: Typed;
   /** The synced database of the latest complete run. */
   counts: { loaded: number; quarantined: number };
+  /** The user's dataset deployed with CENSUS_DATASET: its run, and its synced tables' row counts. */
+  dataset: InstanceBoot;
+  datasetRows: Record<string, number>;
   leftovers: string[];
 };
 
@@ -136,6 +142,17 @@ export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
     const list = await stage('npm run sync -- --list', () => twin.type(typing.list));
     const counts = twin.counts(latestAfterFailure);
 
+    twin.export(ENV.dataset, settings.dataset.descriptor);
+    await stage('CENSUS_DATASET=… npx cdktf deploy: a dataset of the user, a new release', () =>
+      twin.type(typing.deploy),
+    );
+    const dataset = await stage('boot → load the user dataset → publish → power off', () =>
+      twin.boot('dataset'),
+    );
+    await stage('npm run sync', () => twin.type(typing.sync));
+    const tables = Object.keys(settings.dataset.rows);
+    const datasetRows = dataset.doc?.state === 'complete' ? twin.rowCounts(dataset.run!, tables) : {};
+
     await stage('npx cdktf destroy', () => twin.type(typing.destroy));
     const leftovers = twin.leftovers();
     ok = true;
@@ -157,6 +174,8 @@ export async function runTwin(settings: JourneySettings): Promise<TwinReport> {
       stopped,
       list,
       counts,
+      dataset,
+      datasetRows,
       leftovers,
     };
   } finally {
@@ -170,6 +189,7 @@ export function problems(
   r: TwinReport,
   expected: { loaded: number; quarantined: number },
   limit: number,
+  expectedRows: Record<string, number>,
 ): string[] {
   const found: string[] = [];
   const says = (what: string, ok: boolean) => ok || found.push(what);
@@ -246,12 +266,19 @@ export function problems(
     [r.changed, 'complete'],
     [r.failed, 'failed'],
     [r.stopped, 'stopped'],
+    [r.dataset, 'complete'],
   ] as const) {
     says(
       `sync --list does not show ${boot.run} ${state}`,
       new RegExp(`${boot.run} {2}${state}`).test(r.list.output),
     );
   }
+  checkBoot('dataset', r.dataset, 'complete');
+  says(
+    `the user dataset's synced tables: ${JSON.stringify(r.datasetRows)}, ` +
+      `not ${JSON.stringify(expectedRows)}`,
+    JSON.stringify(r.datasetRows) === JSON.stringify(expectedRows),
+  );
   says(
     `synced database: ${r.counts.loaded} loaded, ${r.counts.quarantined} quarantined; ` +
       `expected ${expected.loaded} and ${expected.quarantined}`,

@@ -364,10 +364,20 @@ export class Twin {
 
   /** Rows of the synced database of `run` (npm run sync writes it into results/<run>/). */
   counts(runId: string): { loaded: number; quarantined: number } {
+    const rows = this.rowCounts(runId, ['adult', 'quarantine']);
+    return { loaded: rows.adult, quarantined: rows.quarantine };
+  }
+
+  /** The row counts of `tables` in a run's synced census.db. */
+  rowCounts(runId: string, tables: string[]): Record<string, number> {
     const db = new Database(path.join(this.project, 'results', runId, 'census.db'), { readonly: true });
     try {
-      const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-      return { loaded: count('adult'), quarantined: count('quarantine') };
+      const count = (table: string) =>
+        db
+          .prepare(`SELECT count(*) FROM "${table.replaceAll('"', '""')}"`)
+          .pluck()
+          .get() as number;
+      return Object.fromEntries(tables.map((t) => [t, count(t)]));
     } finally {
       db.close();
     }

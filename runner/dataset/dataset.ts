@@ -52,7 +52,9 @@ async function readJson(uri: string): Promise<unknown> {
 
 /** Where a descriptor's relative paths start. */
 function baseOf(uri: string): Base {
-  if (/^(https|s3):\/\//.test(uri)) return { kind: 'remote', at: new URL('.', uri).href };
+  // An S3 key is text as it is, never percent-encoded: its folder is what precedes the last "/".
+  if (uri.startsWith('s3://')) return { kind: 'remote', at: uri.slice(0, uri.lastIndexOf('/') + 1) };
+  if (uri.startsWith('https://')) return { kind: 'remote', at: new URL('.', uri).href };
   return { kind: 'local', at: path.dirname(uri) };
 }
 

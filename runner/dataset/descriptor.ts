@@ -262,7 +262,9 @@ function resolvePath(p: string, base: Base, at: PropertyKey[], problems: Problem
     );
     return null;
   }
-  return base.kind === 'local' ? path.join(base.at, p) : new URL(p, base.at).href;
+  if (base.kind === 'local') return path.join(base.at, p);
+  // S3 keys are joined as text (a space stays a space); https URLs resolve as URLs do.
+  return base.at.startsWith('s3://') ? base.at + path.posix.normalize(p) : new URL(p, base.at).href;
 }
 
 function readHash(text: string, at: PropertyKey[], problems: Problems): string | null {
@@ -523,7 +525,9 @@ async function readTable(
     );
   }
   const table: Table = { name: r.name, title: r.title ?? null, files, dialect, lineage, ...schema };
-  return table;
+  // The resource as one document: a schema or dialect given as a path is read into it.
+  const inlined = { ...(raw as object), ...(dialectRaw === undefined ? {} : { dialect: dialectRaw }) };
+  return { table, resource: { ...inlined, schema: schemaRaw } };
 }
 
 function readView(raw: unknown, at: PropertyKey[], problems: Problems): View | null {
@@ -570,9 +574,13 @@ export async function readDescriptor(
   problems.refuseIfAny(origin);
   checkKeys(descriptor, Object.keys(packageShape.shape), [], problems);
   const tables: Table[] = [];
+  const resources: object[] = [];
   for (const [i, raw] of p!.resources.entries()) {
     const t = await readTable(raw, ['resources', i], base, problems, readJson);
-    if (t) tables.push(t);
+    if (t) {
+      tables.push(t.table);
+      resources.push(t.resource);
+    }
   }
   const names = tables.map((t) => t.name);
   names.forEach((n, i) => {
@@ -589,5 +597,9 @@ export async function readDescriptor(
   }
   problems.refuseIfAny(origin);
   const name = p!.name ?? 'dataset';
-  return { dataset: { name, title: p!.title ?? null, tables, views, descriptor }, notes: problems.notes };
+  const whole = { ...(descriptor as object), resources };
+  return {
+    dataset: { name, title: p!.title ?? null, tables, views, descriptor: whole },
+    notes: problems.notes,
+  };
 }

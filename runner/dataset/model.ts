@@ -112,8 +112,11 @@ export type Dataset = {
   title: string | null;
   tables: Table[];
   views: View[];
-  /** The descriptor as read (JSON), kept in the database so that readers need nothing else. */
-  descriptor: unknown;
+  /**
+   * The descriptor as read (JSON), schemas and dialects given as paths read into it: kept in the
+   * database so that readers need nothing else, and deployed as one document.
+   */
+  descriptor: { resources: object[] } & Record<string, unknown>;
 };
 
 /** Column names census-etl keeps for itself in every table (SQLite's rowid, PostgreSQL's row key). */

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Testing, type App } from 'cdktf';
 import { readConfig, type Config } from '../../infra/config.ts';
+import { ADULT_FOLDER, type DeployedDataset } from '../../infra/dataset.ts';
 import { STACK_NAME } from '../../infra/layout.ts';
 import { CensusEtlStack } from '../../infra/stack.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -23,21 +24,28 @@ export function only(json: Synth, type: string): Record<string, any> {
   return all[0];
 }
 
-export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("runner")'): Synth {
+type Raw = Omit<DeployedDataset, 'records'>;
+
+export function synth(env: NodeJS.ProcessEnv = {}, bundleText = 'console.log("runner")', raw?: Raw): Synth {
   const config = readConfig(env);
-  return JSON.parse(Testing.synth(testStack(Testing.app(), config, bundleText)));
+  return JSON.parse(Testing.synth(testStack(Testing.app(), config, bundleText, raw)));
 }
 
-/** The stack with test inputs: small raw files and a stand-in bundle and addon. */
-export function testStack(app: App, config: Config, bundleText = 'console.log("runner")'): CensusEtlStack {
+/** The stack with test inputs: small raw files (Adult's unless `raw`), a stand-in bundle and addon. */
+export function testStack(
+  app: App,
+  config: Config,
+  bundleText = 'console.log("runner")',
+  raw?: Raw,
+): CensusEtlStack {
   const dir = tempDir('census-synth-');
   const file = (name: string, text: string) => {
     writeFileSync(path.join(dir, name), text);
     return path.join(dir, name);
   };
-  const raw = ['Adult.data', 'Adult.test'].map((name, i) => ({
-    name,
-    path: file(name, `${name}\n`),
+  const adult = ['Adult.data', 'Adult.test'].map((key, i) => ({
+    key,
+    path: file(key, `${key}\n`),
     sha256: String(i).repeat(64),
   }));
   const files = {
@@ -46,5 +54,6 @@ export function testStack(app: App, config: Config, bundleText = 'console.log("r
     addon: file('better_sqlite3.node', 'addon'),
   };
   const bundle = { files, sha256: createHash('sha256').update(bundleText).digest('hex') };
+  raw ??= { folder: ADULT_FOLDER, files: adult, descriptor: null };
   return new CensusEtlStack(app, STACK_NAME, { config, raw, bundle });
 }

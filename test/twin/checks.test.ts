@@ -58,11 +58,14 @@ const stopped = boot(
   'stopped',
   'stopped by the time limit: CENSUS_TIME_LIMIT_MINUTES=30',
 );
+const dataset = boot('20261101T000400Z-c', 'i-5', 'c', 'complete');
+const datasetRows = { airports: 2, quarantine: 1 };
 const list = [
   `* ${changed.run}  complete`,
   `  ${first.run}  complete`,
   `  ${failed.run}  failed`,
   `  ${stopped.run}  stopped`,
+  `  ${dataset.run}  complete`,
 ];
 
 const good: TwinReport = {
@@ -91,11 +94,13 @@ const good: TwinReport = {
   stopped,
   list: typed('npm run sync -- --list', 0, list.join('\n')),
   counts: expected,
+  dataset,
+  datasetRows,
   leftovers: [],
 };
 
 test('a journey as it must be has no problems', () => {
-  assert.deepEqual(problems(good, expected, LIMIT), []);
+  assert.deepEqual(problems(good, expected, LIMIT, datasetRows), []);
 });
 
 const broken: [string, Partial<TwinReport>, RegExp][] = [
@@ -164,6 +169,16 @@ const broken: [string, Partial<TwinReport>, RegExp][] = [
   ['list without a run', { list: typed('npm run sync -- --list', 0, '') }, /sync --list does not show/],
   ['wrong counts', { counts: { loaded: 9, quarantined: 1 } }, /9 loaded, 1 quarantined; expected 10/],
   [
+    "the user dataset's run failed",
+    { dataset: { ...dataset, doc: { ...dataset.doc!, state: 'failed' } } },
+    /dataset boot: .*recorded failed, not complete/,
+  ],
+  [
+    "the user dataset's rows",
+    { datasetRows: { airports: 1, quarantine: 1 } },
+    /the user dataset's synced tables: \{"airports":1,"quarantine":1\}/,
+  ],
+  [
     'a documented command failed',
     { typed: [{ command: 'npm run rerun -- --auto-approve', status: 1 }] },
     /`npm run rerun/,
@@ -174,6 +189,6 @@ const broken: [string, Partial<TwinReport>, RegExp][] = [
 
 for (const [name, change, message] of broken) {
   test(`finds: ${name}`, () => {
-    assert.match(problems({ ...good, ...change }, expected, LIMIT).join('\n'), message);
+    assert.match(problems({ ...good, ...change }, expected, LIMIT, datasetRows).join('\n'), message);
   });
 }

@@ -14,7 +14,9 @@ import {
   runTwin,
   type TwinReport,
 } from '../../twin/journey.ts';
+import { writeUserDataset } from '../../twin/user-dataset.ts';
 import { DATA_DIR } from '../support/cli.ts';
+import { tempDir } from '../support/fixtures.ts';
 import { requireTool } from '../support/tools.ts';
 
 const TOOLS = ['terraform', 'moto_server', 'aws', 'unshare', 'ip'];
@@ -22,10 +24,11 @@ const LIMIT = 15;
 
 const journey = [
   'refused → deploy → run → sync → unchanged',
-  'changed + logs → failing → stopped → destroy',
+  'changed + logs → failing → stopped → a dataset of the user → destroy',
 ].join(' → ');
 test(`the twin types the docs' commands: ${journey}`, { timeout: 20 * 60_000 }, async (t) => {
   if (!TOOLS.every((tool) => requireTool(t, tool))) return;
+  const dataset = writeUserDataset(tempDir('census-user-dataset-'));
   const r: TwinReport = await runTwin({
     region: 'eu-west-3',
     batchSize: 5000,
@@ -34,6 +37,7 @@ test(`the twin types the docs' commands: ${journey}`, { timeout: 20 * 60_000 }, 
     timeLimitMinutes: LIMIT,
     watchdogSeconds: 4,
     dataDir: DATA_DIR,
+    dataset,
     log: (line) => t.diagnostic(line),
   });
 
@@ -52,6 +56,8 @@ test(`the twin types the docs' commands: ${journey}`, { timeout: 20 * 60_000 }, 
     { command: 'npm run sync', status: 1 },
     { command: rerun, status: 0 },
     { command: 'npm run sync -- --list', status: 0 },
+    { command: deploy, status: 0 },
+    { command: 'npm run sync', status: 0 },
     { command: 'npx cdktf destroy --auto-approve', status: 0 },
   ]);
   assert.match(
@@ -105,8 +111,11 @@ test(`the twin types the docs' commands: ${journey}`, { timeout: 20 * 60_000 }, 
   assert.match(r.list.output, new RegExp(`\\* ${r.changed.run} {2}complete`));
 
   assert.deepEqual(r.counts, REAL_DATASET);
+  assert.equal(r.dataset.doc?.state, 'complete', r.dataset.log.slice(-2000));
+  assert.notEqual(r.dataset.doc?.release, r.changed.doc?.release, 'another dataset, another release');
+  assert.deepEqual(r.datasetRows, dataset.rows);
   assert.match(r.deniedWrite, /AccessDenied/);
   assert.deepEqual(r.leftovers, []);
-  assert.deepEqual(problems(r, REAL_DATASET, LIMIT), []);
+  assert.deepEqual(problems(r, REAL_DATASET, LIMIT, dataset.rows), []);
   for (const s of r.stages) t.diagnostic(`${s.name}: ${(s.ms / 1000).toFixed(1)} s`);
 });

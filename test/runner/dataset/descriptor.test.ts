@@ -102,3 +102,16 @@ test('a plain descriptor reads with the defaults: lineage _source/_line, header,
     [true, ',', '"', path.join('/data', 'r.csv')],
   );
 });
+
+test('relative paths under an s3:// descriptor are keys as written (no percent-encoding)', async () => {
+  const descriptor = resource({ fields: [{ name: 'a' }] }, { path: ['my folder/a b.csv', './c%d.csv'] });
+  const base = { kind: 'remote' as const, at: 's3://bucket/raw/x/' };
+  const { dataset } = await readDescriptor(descriptor, 'dp.json', base, noJson);
+  assert.deepEqual(
+    dataset.tables[0].files.map((f) => [f.uri, f.name]),
+    [
+      ['s3://bucket/raw/x/my folder/a b.csv', 'a b.csv'],
+      ['s3://bucket/raw/x/c%d.csv', 'c%d.csv'],
+    ],
+  );
+});
