@@ -22,6 +22,7 @@ import { buildBundle } from '../infra/bundle.ts';
 import { ROOT } from '../infra/layout.ts';
 import { DEV_DATA_DIR as DATA_DIR } from './lib/dev-data.ts';
 import { checked, field, inspect, measure, type Left, type Peer, type Proc } from './bench/field.ts';
+import { postgresField } from './bench/postgres.ts';
 import { adultIn, insertOnly, parseOnly, stage } from './bench/stages.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 100);
@@ -279,6 +280,33 @@ try {
       () => console.log(`\nchart: ${path.relative(ROOT, png)}`),
       (e: Error) => console.log(`\nchart not drawn (Chromium: ${e.message.split('\n')[0]})`),
     );
+
+    const pg = await postgresField(big, total, bundle, work, REPEAT);
+    results.postgres = pg;
+    console.log(`\nPostgreSQL, ${SCALE}x input, one throwaway cluster on loopback, best of ${REPEAT}:\n`);
+    if ('loaders' in pg) {
+      console.log(row(['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored']));
+      console.log(row(['---', ...Array(4).fill('---:')]));
+      for (const l of pg.loaders) {
+        console.log(row([l.name, int(l.rowsPerS), l.cpuS.toFixed(1), `${l.peakRssMb} MB`, int(l.rows)]));
+      }
+      for (const x of pg.skipped) console.log(row([x.name, x.why, '', '', '']));
+      const [ourPg, ...others] = pg.loaders;
+      const psql = others.find((l) => l.name.startsWith('psql'));
+      const pythons = others.filter((l) => l.python);
+      const fastest = pythons.length ? best(pythons, (l) => l.rowsPerS) : undefined;
+      console.log('');
+      if (psql) line('census-etl / psql \\copy', `${ratio(ourPg.rowsPerS, psql.rowsPerS)} (target >= 0.8)`);
+      if (fastest)
+        line(`census-etl / ${fastest.name}`, `${ratio(ourPg.rowsPerS, fastest.rowsPerS)} (target >= 1.5)`);
+      line('census-etl into PostgreSQL, peak RSS', `${ourPg.peakRssMb} MB (target <= 150)`);
+      line(
+        'per 1,630-record batch into PostgreSQL',
+        `p50 ${pct(pg.batchMs, 50)} ms, p99 ${pct(pg.batchMs, 99)} ms (target p99 <= 50)`,
+      );
+    } else {
+      console.log(`skipped: PostgreSQL ${pg.skipped}`);
+    }
 
     const s = await schedule();
     results.schedule = s;

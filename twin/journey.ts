@@ -266,7 +266,6 @@ export function problems(
     [r.changed, 'complete'],
     [r.failed, 'failed'],
     [r.stopped, 'stopped'],
-    [r.dataset, 'complete'],
   ] as const) {
     says(
       `sync --list does not show ${boot.run} ${state}`,

@@ -110,15 +110,15 @@ const sqlType = (c: (typeof COLUMNS)[number]) => (c.kind === 'integer' ? 'INTEGE
 const columnSpec = `${COLUMNS.map((c) => `${c.name}:${sqlType(c)}`).join(' ')}\n`;
 const script = (name: string) => path.join(import.meta.dirname, name);
 
-/** The first Python 3 that has pandas (Debian's, when another python3 comes first on PATH), else any. */
-function findPython(): { python?: string; pandas: boolean } {
+/** The first Python 3 that has `module` (Debian's, when another python3 comes first on PATH), else any. */
+export function findPython(module: string): { python?: string; found: boolean } {
   const candidates = ['python3', '/usr/bin/python3'].filter((p) => has(p, '--version'));
-  const withPandas = candidates.find((p) => has(p, '-c', 'import pandas'));
-  return { python: withPandas ?? candidates[0], pandas: withPandas !== undefined };
+  const withIt = candidates.find((p) => has(p, '-c', `import ${module}`));
+  return { python: withIt ?? candidates[0], found: withIt !== undefined };
 }
 
 export function field(scale: number): Peer[] {
-  const { python, pandas } = findPython();
+  const { python, found: pandas } = findPython('pandas');
   const install = (what: string) => `not installed (Debian: apt-get install ${what})`;
   const ddl = `CREATE TABLE adult (${COLUMNS.map((c) => `${q(c.name)} ${sqlType(c)}`).join(', ')}) STRICT;`;
   // read_csv holds a whole file: about 16 MB per copy of the dataset (1.55 GB at 100x).

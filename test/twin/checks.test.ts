@@ -65,7 +65,6 @@ const list = [
   `  ${first.run}  complete`,
   `  ${failed.run}  failed`,
   `  ${stopped.run}  stopped`,
-  `  ${dataset.run}  complete`,
 ];
 
 const good: TwinReport = {
