@@ -1,8 +1,9 @@
 /**
  * npm run bench: the loader's speed and footprint, beside the loaders a user would pick instead
  * (the field: the sqlite3 shell's .import, Python csv + executemany, pandas, sqlite-utils) and
- * beside its own two stages measured apart (parsing alone; inserting alone, the ceiling), all
- * on the same files in the same run, alternating. Never part of npm test.
+ * beside its own two stages measured apart (parsing alone; inserting alone, the ceiling), and
+ * into PostgreSQL beside psql \copy, pgloader and psycopg (bench/postgres.ts), all on the same
+ * files in the same run, alternating. Never part of npm test.
  *
  *   BENCH_SCALE=100 (copies of the dataset in the large input)   BENCH_REPEAT=2 (rounds; best kept)
  *   BENCH_ONLY=ours (only census-etl on the large input: for RSS at BENCH_SCALE=1000)

@@ -537,7 +537,8 @@ function inferResource(f: FileFacts): { resource: Record<string, unknown>; notes
     if (g.type === 'string' && g.distinct && g.distinct.size > 0 && regular.length >= ENUM_MIN_RECORDS) {
       constraints.enum = [...g.distinct.keys()].sort();
       notes.push(
-        `${at}: enum of the ${g.distinct.size} values seen in ${count(regular.length)} records: ` +
+        `${at}: enum of the ${g.distinct.size === 1 ? 'one value' : `${g.distinct.size} values`} ` +
+          `seen in ${count(regular.length)} records: ` +
           'a value outside it would be quarantined',
       );
     }
