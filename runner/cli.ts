@@ -87,7 +87,7 @@ export function buildCli(): Command {
       positiveInt,
     )
     .option('--unthrottled', 'no waiting between batches (backfills, benchmarks)')
-    .option('--log <path>', `log file (default ${DEFAULTS.log})`)
+    .option('--log <path>', 'log file (default census-etl.log in the database’s folder)')
     .addOption(
       new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(
         resultsOption,
@@ -127,7 +127,7 @@ export function buildCli(): Command {
       '--db <database>',
       `the complete database: SQLite file or postgres:// URL (default ${DEFAULTS.database})`,
     )
-    .option('--log <path>', `log file, published with it (default ${DEFAULTS.log})`)
+    .option('--log <path>', 'log file, published with it (default census-etl.log in the database’s folder)')
     .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to').argParser(resultsOption))
     .action(async (o) => {
       const params = await resolveParams(o.params, { database: o.db, log: o.log, results: o.results });

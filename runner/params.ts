@@ -3,6 +3,7 @@
  * flags. Every error names the field at fault.
  */
 import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { LOCAL_RELEASE, RELEASE_ID } from './publish/results.ts';
 import { DEFAULT_RETRY, withRetry, type RetryError } from './shared/retry.ts';
@@ -10,6 +11,7 @@ import { UsageError } from './shared/errors.ts';
 import { getObjectBytes } from './shared/s3.ts';
 import { parseS3Uri } from './shared/uri.ts';
 import { userInfoOf } from './shared/redact.ts';
+import { localFolderOf } from './store/store.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (a SHA-256)');
 const location = z
@@ -38,7 +40,7 @@ export const ParamsSchema = z.strictObject({
   dataDir: z.string().min(1).nullable(),
   /** A SQLite file, or a postgres:// URL (libpq's settings apply). */
   database: z.string().min(1),
-  /** Log file; null: beside a SQLite database (census-etl.log), else out/census-etl.log. */
+  /** Log file; when neither the file nor a flag sets it, census-etl.log in the database's folder. */
   log: z.string().min(1),
   batchSize: z.number().int().positive(),
   everySeconds: z.number().refine((n) => DIVISORS_OF_60.includes(n), {
@@ -174,6 +176,10 @@ export async function resolveParams(
     ...fromFile,
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
+  // Runs on different databases never share a log (nor a summary, kept beside it).
+  if (fromFile.log === undefined && overrides.log === undefined && typeof merged.database === 'string') {
+    merged.log = path.join(localFolderOf(merged.database), 'census-etl.log');
+  }
   const parsed = ParamsSchema.safeParse(merged);
   if (!parsed.success)
     throw new UsageError(describe(parsed.error, file ? `${file} (or its CLI overrides)` : 'CLI flags'));

@@ -13,7 +13,7 @@ import { publishRun, writeJson } from './publish/publish.ts';
 import { RESULT_NAMES } from './publish/results.ts';
 import { loadSources } from './load/schedule.ts';
 import { stageSources } from './extract/sources.ts';
-import { isPostgresUrl, type Status, type Store } from './store/store.ts';
+import { isPostgresUrl, localFolderOf, type Status, type Store } from './store/store.ts';
 import { session, type Session, type RunOptions } from './session.ts';
 import type { LoadInfo, RunOutcome, StageInfo } from './steps.ts';
 import { redact } from './shared/redact.ts';
@@ -36,11 +36,10 @@ function describeTotals(s: Status): string {
 
 /** Downloads are staged next to a SQLite database, in a folder no other database shares. */
 export const stagingDir = (database: string) =>
-  isPostgresUrl(database) ? path.join('out', 'sources') : `${database}.sources`;
+  isPostgresUrl(database) ? path.join(localFolderOf(database), 'sources') : `${database}.sources`;
 
-/** Where the summary is written locally: beside a SQLite database, else beside the log. */
-const summaryFileOf = (p: Params) =>
-  path.join(path.dirname(isPostgresUrl(p.database) ? p.log : p.database), RESULT_NAMES.summary);
+/** Where the summary is written locally: the database's own folder (localFolderOf). */
+const summaryFileOf = (p: Params) => path.join(localFolderOf(p.database), RESULT_NAMES.summary);
 
 /** The run's dataset: its descriptor (or Adult's), its files replaced by `sources` if given. */
 export async function datasetOf(params: Params, log: Log): Promise<Dataset> {

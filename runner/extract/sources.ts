@@ -5,6 +5,7 @@
  * A header is checked against the table's fields here, before anything is loaded.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -47,7 +48,26 @@ export type StagedSource = {
   ranges: Range[];
   /** Where the header record starts, or -1. */
   headerAt: number;
+  /** The file as it was when its checksum was taken: any change on disk since shows here. */
+  stat: FileIdentity;
 };
+
+type FileIdentity = { size: number; mtimeMs: number; ino: number };
+
+/**
+ * What is loaded must be what the recorded checksum says: throws if `source`'s file has changed
+ * on disk since it was staged (rewritten in place, replaced, removed).
+ */
+export function assertUnchanged(source: StagedSource): void {
+  const now = statSync(source.path, { throwIfNoEntry: false });
+  const { size, mtimeMs, ino } = source.stat;
+  if (now && now.size === size && now.mtimeMs === mtimeMs && now.ino === ino) return;
+  throw new SourceError(
+    `source ${source.uri} changed on disk during the run (its SHA-256 was ${source.sha256} when ` +
+      'staged): nothing of this batch was committed; run again to resume, which refuses a file ' +
+      'whose SHA-256 is not the one recorded (load such a file into a new database)',
+  );
+}
 
 const NEWLINE = 0x0a;
 /** Byte order marks: UTF-8's is skipped; the others say the file is not UTF-8. */
@@ -59,7 +79,10 @@ const OTHER_BOMS: [string, Buffer][] = [
   ['UTF-16BE', Buffer.from([0xfe, 0xff])],
 ];
 
-type Fingerprint = Omit<StagedSource, 'no' | 'table' | 'resource' | 'name' | 'uri' | 'path' | 'headerAt'> & {
+type Fingerprint = Omit<
+  StagedSource,
+  'no' | 'table' | 'resource' | 'name' | 'uri' | 'path' | 'headerAt' | 'stat'
+> & {
   crOnly: boolean;
   encoding: string | null;
 };
@@ -345,6 +368,8 @@ export async function stageSources(
         uri,
         path: file,
         headerAt,
+        // Taken before the checksum: a change while it was read shows too.
+        stat: { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino },
         ...counts,
       });
     }

@@ -6,7 +6,7 @@
 import type { Value } from '../dataset/model.ts';
 import { QUARANTINE, ROW, SKIP } from '../extract/parse.ts';
 import { Parsers, parsedRanges, type RecordChunk } from '../extract/parsers.ts';
-import type { StagedSource } from '../extract/sources.ts';
+import { assertUnchanged, type StagedSource } from '../extract/sources.ts';
 import type { Quarantined, RowBlock, SourceProgress, Store } from '../store/store.ts';
 
 export type BatchResult = {
@@ -207,6 +207,8 @@ export class Loader {
       }
       if (i < last) break; // the batch is full
     }
+    // What commits must be what the recorded checksums say: no source rewritten since staging.
+    for (const no of touched.keys()) assertUnchanged(this.sources[no]);
     const ms = performance.now() - started;
     const committed = await this.store.writeBatch({
       rows,

@@ -5,7 +5,10 @@
  * (the run, the sources, status) and batch.ts (a batch's transaction), written once against
  * the small `Database` a destination provides.
  */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Dataset, Value } from '../dataset/model.ts';
+import { redact } from '../shared/redact.ts';
 
 /** A source file as staged: what the database records of it when the run first sees it. */
 export type SourceRecord = {
@@ -138,6 +141,23 @@ export interface Store {
 
 /** Whether `--db` names a PostgreSQL database (libpq's URL schemes) rather than a SQLite file. */
 export const isPostgresUrl = (database: string) => /^postgres(ql)?:\/\//i.test(database);
+
+/**
+ * Where a run keeps its local files (the default log, the summary, the staged sources): a
+ * SQLite file's own folder, or one per PostgreSQL database under out/ (named by a hash of its
+ * URL without secrets), so that runs on different databases never share them.
+ */
+export function localFolderOf(database: string): string {
+  if (!isPostgresUrl(database)) return path.dirname(database);
+  let id = redact(database);
+  if (URL.canParse(database)) {
+    const url = new URL(database);
+    url.password = '';
+    url.searchParams.delete('password');
+    id = url.href;
+  }
+  return path.join('out', `postgres-${createHash('sha256').update(id).digest('hex').slice(0, 12)}`);
+}
 
 export type OpenOptions = {
   /** The dataset a new database is made for; null: a reader, which takes the database's own. */

@@ -175,3 +175,15 @@ test('through the CLI: credentials in a source and a parameters file over 1 MiB 
   assert.equal(large.code, 2, large.stderr);
   assert.match(large.stderr, /big\.json is larger than 1048576 bytes: not a parameters file/);
 });
+
+test('the default log is the database’s own: runs on different databases never share one', async () => {
+  const log = async (database: string, more: object = {}) =>
+    (await resolveParams(undefined, { database, ...more }, {})).log;
+  assert.equal(await log('out/census.db'), path.join('out', 'census-etl.log'));
+  assert.equal(await log('elsewhere/x.db'), path.join('elsewhere', 'census-etl.log'));
+  const [a, b] = [await log('postgres://u@h/a'), await log('postgres://u@h/b')];
+  assert.match(a, /^out[/\\]postgres-[0-9a-f]{12}[/\\]census-etl\.log$/);
+  assert.notEqual(a, b);
+  assert.equal(await log('postgres://u:secret@h/a'), a, 'the password is no part of it');
+  assert.equal(await log('elsewhere/x.db', { log: 'mine.log' }), 'mine.log');
+});

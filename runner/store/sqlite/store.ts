@@ -2,7 +2,7 @@
  * The SQLite destination: one file, WAL, the run lock on a side file, the schema created or
  * upgraded on open, and rows inserted as multi-row INSERTs in the batch's transaction.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -126,14 +126,18 @@ export async function openSqlite(file: string, options: OpenOptions): Promise<St
     }
   }
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const lock = new Database(`${file}.lock`, { timeout: 0 });
+  // Keyed by the real path: a symlink to the database, or another way to it, finds the same lock.
+  const real = existsSync(file)
+    ? realpathSync(file)
+    : path.join(realpathSync(path.dirname(path.resolve(file))), path.basename(file));
+  const lock = new Database(`${real}.lock`, { timeout: 0 });
   try {
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.exec('BEGIN EXCLUSIVE');
   } catch {
     lock.close();
     throw new LockedError(
-      `database ${file} is in use by another census-etl run (lock ${file}.lock is held); ` +
+      `database ${file} is in use by another census-etl run (lock ${real}.lock is held); ` +
         'wait for it or stop it',
     );
   }

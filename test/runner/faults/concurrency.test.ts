@@ -3,9 +3,12 @@
  * loads anything; nothing is loaded twice. Each database stages its sources apart.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { loadDataset } from '../../../runner/dataset/dataset.ts';
+import { LockedError } from '../../../runner/shared/errors.ts';
+import { openStore } from '../../../runner/store/store.ts';
 import { finished, runArgs, runCli, startCli } from '../../support/cli.ts';
 import { assertConsistent, bookkeeping, contentHash } from '../../support/db.ts';
 import { lines, records, tempDir } from '../../support/fixtures.ts';
@@ -91,4 +94,48 @@ test(STAGED_APART, { skip: skipUnless('openssl') }, async () => {
   } finally {
     await server.close();
   }
+});
+
+test('a symlink to a database in use finds the same run lock', async () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'census.db');
+  const link = path.join(dir, 'alias.db');
+  const adult = (await loadDataset(null)).dataset;
+  const holder = await openStore(db, { dataset: adult });
+  try {
+    symlinkSync(db, link);
+    await assert.rejects(openStore(link, { dataset: adult }), LockedError);
+  } finally {
+    await holder.close();
+  }
+  const after = await openStore(link, { dataset: adult });
+  await after.close();
+});
+
+test('a source rewritten in place during a run: that batch not committed, the run fails', async () => {
+  const dir = mixedSources(400, 40, tempDir());
+  const db = path.join(dir, 'census.db');
+  const run = runArgs({ dir, db, log: path.join(dir, 'census.log'), batchSize: 50 });
+  const child = startCli([...run, '--every', '1']);
+  const done = finished(child);
+  assert.ok(await waitForLine(child, / batch 1\/\d+: /), 'the run is loading');
+  const data = path.join(dir, 'Adult.data');
+  writeFileSync(data, readFileSync(data, 'utf8').replace(/Private/g, 'Public!'));
+  const r = await done;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `census-etl: error: source ${literal(data)} changed on disk during the run \\(its SHA-256 was ` +
+        '[0-9a-f]{64} when staged\\): nothing of this batch was committed',
+    ),
+  );
+  assertConsistent(db);
+  const loaded = bookkeeping(db).batches.length;
+  assert.ok(loaded >= 1, 'the batches before the change stay');
+  // Run again: the file is not the one the database recorded, and is refused.
+  const again = runCli([...run, '--unthrottled']);
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(again.stderr, /was loaded from .*; the sources now are .*Use a new database/);
+  assert.equal(bookkeeping(db).batches.length, loaded);
 });
