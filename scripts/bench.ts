@@ -25,6 +25,7 @@ import { DEV_DATA_DIR as DATA_DIR } from './lib/dev-data.ts';
 import { checked, field, inspect, measure, type Left, type Peer, type Proc } from './bench/field.ts';
 import { postgresField } from './bench/postgres.ts';
 import { adultIn, insertOnly, parseOnly, stage } from './bench/stages.ts';
+import { textField, writeTextDataset } from './bench/text.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 100);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
@@ -123,6 +124,82 @@ async function rounds(big: string, total: number, peers: Peer[], parseThreads: n
     }
   }
   return r;
+}
+
+type Loaded = { name: string; rowsPerS: number; cpuS: number; peakRssMb: number; rows: number };
+
+/** A Markdown table of loaders and what each stored, the skipped ones with why. */
+function printLoaders(o: { loaders: Loaded[]; skipped: { name: string; why: string }[] }) {
+  const row = (cells: (string | number)[]) => console.log(`| ${cells.join(' | ')} |`);
+  row(['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored']);
+  row(['---', ...Array(4).fill('---:')]);
+  for (const l of o.loaders)
+    row([l.name, int(l.rowsPerS), l.cpuS.toFixed(1), `${l.peakRssMb} MB`, int(l.rows)]);
+  for (const x of o.skipped) row([x.name, x.why, '', '', '']);
+}
+
+const TEXT_ROWS = Number(process.env.BENCH_TEXT_ROWS ?? 1_000_000);
+
+/** The text-heavy dataset: census-etl (--dataset), then the field, REPEAT rounds; the best of each. */
+async function textDataset() {
+  const dir = path.join(work, 'text');
+  mkdirSync(dir);
+  const descriptor = await writeTextDataset(dir, TEXT_ROWS);
+  const peers = textField();
+  const count = (db: string) => {
+    const d = new Database(db, { readonly: true });
+    const n = d.prepare('SELECT count(*) FROM orders').pluck().get() as number;
+    d.close();
+    return n;
+  };
+  const runs: {
+    name: string;
+    python: boolean;
+    rowsPerS: number;
+    peakRssMb: number;
+    cpuS: number;
+    rows: number;
+  }[] = [];
+  const add = (name: string, python: boolean, p: Proc, db: string) =>
+    runs.push({
+      name,
+      python,
+      rowsPerS: (TEXT_ROWS / p.ms) * 1000,
+      peakRssMb: p.peakRssMb,
+      cpuS: p.cpuS,
+      rows: count(db),
+    });
+  for (let round = 1; round <= REPEAT; round++) {
+    console.error(`round ${round}/${REPEAT}: the text-heavy dataset`);
+    const ours = fresh('text-ours');
+    const args = [
+      bundle,
+      'run',
+      '--unthrottled',
+      '--dataset',
+      descriptor,
+      '--db',
+      ours,
+      '--log',
+      `${ours}.log`,
+    ];
+    add(
+      'census-etl',
+      false,
+      await checked(measure(process.execPath, args, { env: { CENSUS_DATA_DIR: '' } }), 'census-etl'),
+      ours,
+    );
+    for (const peer of peers.filter((p) => !p.skipped)) {
+      const db = fresh('text-peer');
+      add(peer.name, peer.python, await peer.run(dir, db), db);
+    }
+  }
+  const loaders = [...new Set(runs.map((r) => r.name))].map((name) => {
+    const all = runs.filter((r) => r.name === name);
+    return { ...best(all, (r) => r.rowsPerS), peakRssMb: Math.max(...all.map((r) => r.peakRssMb)) };
+  });
+  const skipped = peers.flatMap((p) => (p.skipped ? [{ name: p.name, why: p.skipped }] : []));
+  return { records: TEXT_ROWS, loaders, skipped };
 }
 
 /** 20 batches of 1,630 at --every 1: how late each starts after its second, and what it costs. */
@@ -282,16 +359,28 @@ try {
       (e: Error) => console.log(`\nchart not drawn (Chromium: ${e.message.split('\n')[0]})`),
     );
 
+    const text = await textDataset();
+    results.text = text;
+    const what = `${int(TEXT_ROWS)} records: quoted text, decimals, dates`;
+    console.log(`\nA text-heavy dataset (${what}), best of ${REPEAT}:\n`);
+    printLoaders(text);
+    const [ourText, ...textPeers] = text.loaders;
+    const textShell = textPeers.find((l) => l.name.startsWith('sqlite3'));
+    const textPythons = textPeers.filter((l) => l.python);
+    console.log('');
+    if (textShell)
+      line('census-etl / the shell', `${ratio(ourText.rowsPerS, textShell.rowsPerS)} (target >= 0.8)`);
+    if (textPythons.length) {
+      const fastest = best(textPythons, (l) => l.rowsPerS);
+      line(`census-etl / ${fastest.name}`, `${ratio(ourText.rowsPerS, fastest.rowsPerS)} (target >= 1.5)`);
+    }
+    line('census-etl, peak RSS', `${ourText.peakRssMb} MB (target <= 150)`);
+
     const pg = await postgresField(big, total, bundle, work, REPEAT);
     results.postgres = pg;
     console.log(`\nPostgreSQL, ${SCALE}x input, one throwaway cluster on loopback, best of ${REPEAT}:\n`);
     if ('loaders' in pg) {
-      console.log(row(['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored']));
-      console.log(row(['---', ...Array(4).fill('---:')]));
-      for (const l of pg.loaders) {
-        console.log(row([l.name, int(l.rowsPerS), l.cpuS.toFixed(1), `${l.peakRssMb} MB`, int(l.rows)]));
-      }
-      for (const x of pg.skipped) console.log(row([x.name, x.why, '', '', '']));
+      printLoaders(pg);
       const [ourPg, ...others] = pg.loaders;
       const psql = others.find((l) => l.name.startsWith('psql'));
       const pythons = others.filter((l) => l.python);

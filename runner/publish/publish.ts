@@ -7,7 +7,8 @@
  * writes, and never back to an older run.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Log } from '../shared/log.ts';
 import { redact } from '../shared/redact.ts';
 import { LATEST_COMPLETE, RESULT_NAMES, isRunId, notARunId, type LatestComplete } from './results.ts';
@@ -55,6 +56,8 @@ async function upload(prefixUri: string, artifacts: Artifact[], retry: RetryPoli
 export async function writeJson(file: string, value: unknown): Promise<Buffer> {
   const redacted = (_: string, v: unknown) => (typeof v === 'string' ? redact(v) : v);
   const bytes = Buffer.from(`${JSON.stringify(value, redacted, 2)}\n`);
+  // Its folder may not exist yet: a PostgreSQL run's own folder, when its log is elsewhere.
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes);
   return bytes;
 }

@@ -6,10 +6,16 @@
  * checksums as the SQLite store for the same batches. Each test has a database of its own.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { loadDataset } from '../../../../runner/dataset/dataset.ts';
+import { resolveParams } from '../../../../runner/params.ts';
+import { runJob } from '../../../../runner/pipeline.ts';
+import { createLog } from '../../../../runner/shared/log.ts';
+import { localFolderOf } from '../../../../runner/store/store.ts';
 import { readDescriptor } from '../../../../runner/dataset/descriptor.ts';
 import type { Dataset, Field, Table, Value } from '../../../../runner/dataset/model.ts';
 import { castText, isInvalid } from '../../../../runner/dataset/types.ts';
@@ -32,6 +38,7 @@ import {
 } from '../../../../runner/store/store.ts';
 import { freePort } from '../../../../twin/moto.ts';
 import { tempDir } from '../../../support/fixtures.ts';
+import { mixedSources } from '../../../support/generate.ts';
 import {
   makeCertificateAuthority,
   skipUnlessPostgres,
@@ -790,5 +797,33 @@ test(
       /^cannot reach postgres:\/\/loader@127\.0\.0\.1:\d+\/x\?sslmode=disable/,
     );
     assert.ok(unreachable instanceof PostgresError && unreachable.retryable, 'unreachable: retried');
+  },
+);
+
+test(
+  'a whole run into PostgreSQL, its log elsewhere: the summary in the database’s own folder',
+  { skip },
+  async () => {
+    const { url, name } = fresh();
+    const dir = mixedSources(30, 10, tempDir());
+    const log = path.join(dir, 'elsewhere', 'run.log');
+    const params = await resolveParams(
+      undefined,
+      { dataDir: dir, database: url, log, unthrottled: true },
+      {},
+    );
+    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const folder = localFolderOf(url);
+    rmSync(folder, { recursive: true, force: true });
+    try {
+      const outcome = await runJob(params, { log: createLog(params.log, quiet) });
+      assert.equal(outcome.status.complete, true);
+      const summary = JSON.parse(readFileSync(path.join(folder, 'summary.json'), 'utf8'));
+      assert.deepEqual(summary.totals, outcome.status.totals);
+      assert.equal(await count(name, 'SELECT count(*) FROM sources'), 2);
+      assert.match(readFileSync(log, 'utf8'), / done: /);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   },
 );
