@@ -22,7 +22,16 @@ import { percentile } from '../runner/store/status.ts';
 import { buildBundle } from '../infra/bundle.ts';
 import { ROOT } from '../infra/layout.ts';
 import { DEV_DATA_DIR as DATA_DIR } from './lib/dev-data.ts';
-import { checked, field, inspect, measure, type Left, type Peer, type Proc } from './bench/field.ts';
+import {
+  checked,
+  field,
+  inspect,
+  measure,
+  type Left,
+  type LoaderRun,
+  type Peer,
+  type Proc,
+} from './bench/field.ts';
 import { postgresField } from './bench/postgres.ts';
 import { adultIn, insertOnly, parseOnly, stage } from './bench/stages.ts';
 import { textField, writeTextDataset } from './bench/text.ts';
@@ -126,10 +135,8 @@ async function rounds(big: string, total: number, peers: Peer[], parseThreads: n
   return r;
 }
 
-type Loaded = { name: string; rowsPerS: number; cpuS: number; peakRssMb: number; rows: number };
-
 /** A Markdown table of loaders and what each stored, the skipped ones with why. */
-function printLoaders(o: { loaders: Loaded[]; skipped: { name: string; why: string }[] }) {
+function printLoaders(o: { loaders: LoaderRun[]; skipped: { name: string; why: string }[] }) {
   const row = (cells: (string | number)[]) => console.log(`| ${cells.join(' | ')} |`);
   row(['loader', 'rows/s', 'CPU s', 'peak RSS', 'rows stored']);
   row(['---', ...Array(4).fill('---:')]);
@@ -152,14 +159,7 @@ async function textDataset() {
     d.close();
     return n;
   };
-  const runs: {
-    name: string;
-    python: boolean;
-    rowsPerS: number;
-    peakRssMb: number;
-    cpuS: number;
-    rows: number;
-  }[] = [];
+  const runs: LoaderRun[] = [];
   const add = (name: string, python: boolean, p: Proc, db: string) =>
     runs.push({
       name,

@@ -64,6 +64,16 @@ export function measure(
   });
 }
 
+/** One loader's best round: its speed, cost and the rows it left (loaded, or whatever it stored). */
+export type LoaderRun = {
+  name: string;
+  python: boolean;
+  rowsPerS: number;
+  peakRssMb: number;
+  cpuS: number;
+  rows: number;
+};
+
 export async function checked(p: Promise<Proc>, what: string): Promise<Proc> {
   const r = await p;
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-500)}`);

@@ -11,19 +11,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FILES } from '../../runner/dataset/adult.ts';
 import { postgresBin, startPostgres } from '../../test/support/postgres.ts';
-import { checked, findPython, measure, type Proc } from './field.ts';
+import { checked, findPython, measure, type LoaderRun, type Proc } from './field.ts';
 
-export type PostgresLoader = {
-  name: string;
-  python: boolean;
-  rowsPerS: number;
-  peakRssMb: number;
-  cpuS: number;
-  /** Rows in its table afterwards (census-etl: loaded; the others: whatever they stored). */
-  rows: number;
-};
 export type PostgresField = {
-  loaders: PostgresLoader[];
+  loaders: LoaderRun[];
   skipped: { name: string; why: string }[];
   /** census-etl's per-batch milliseconds (read, clean, COPY, checkpoint, commit), all rounds. */
   batchMs: number[];
@@ -119,7 +110,7 @@ export async function postgresField(
       },
     },
   ];
-  const runs: PostgresLoader[] = [];
+  const runs: LoaderRun[] = [];
   const batchMs: number[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
