@@ -153,6 +153,7 @@ export class Loader {
     while (!this.done) {
       const source = this.sources[this.current];
       if (!(await this.advance())) {
+        assertUnchanged(source); // the likely cause, said precisely
         throw new Error(
           `source ${source.uri} ended before record ${source.records}, its count when staged: ` +
             'was it changed during the run?',
