@@ -142,9 +142,11 @@ export async function sync(uri: string, out: string, report: Report, run?: strin
 export async function list(uri: string, report: Report): Promise<string[]> {
   const at = new ResultsLocation(uri, report);
   const [runs, latest] = await Promise.all([at.runs(), at.latest()]);
+  // Read at once, reported in the runs' order: each run's problems kept apart until then.
+  const said: string[][] = runs.map(() => []);
   const rows = await Promise.all(
-    runs.map(async (run) => {
-      const doc = await at.runDocument(run);
+    runs.map(async (run, i) => {
+      const doc = await new ResultsLocation(uri, (line) => said[i].push(line)).runDocument(run);
       const mark = run === latest?.run ? '*' : ' ';
       const state = doc ? (isStale(doc) ? 'running?' : doc.state) : 'unknown';
       const progress = doc?.progress ? `${doc.progress.percent}%` : '-';
@@ -153,6 +155,7 @@ export async function list(uri: string, report: Report): Promise<string[]> {
       return columns.join('  ').trimEnd();
     }),
   );
+  for (const line of said.flat()) report(line);
   return [`runs at ${uri} (* latest complete):`, ...rows];
 }
 
