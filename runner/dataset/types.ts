@@ -163,19 +163,20 @@ function strptime(pattern: RegExp, text: string): Parts | null {
   };
 }
 
+const parts = (y: string, m: string, d: string, h = '0', mi = '0', s = '0', f?: string, z?: string) => ({
+  y: Number(y),
+  m: Number(m),
+  d: Number(d),
+  h: Number(h),
+  mi: Number(mi),
+  s: Number(s),
+  f: fraction(f),
+  zone: zoneMinutes(z),
+});
+
 /** The parts of a date, datetime or time text in the field's format; null when it is not one. */
 function temporalParts(type: 'date' | 'datetime' | 'time', format: string, text: string): Parts | null {
   const t = text.trim();
-  const parts = (y: string, m: string, d: string, h = '0', mi = '0', s = '0', f?: string, z?: string) => ({
-    y: Number(y),
-    m: Number(m),
-    d: Number(d),
-    h: Number(h),
-    mi: Number(mi),
-    s: Number(s),
-    f: fraction(f),
-    zone: zoneMinutes(z),
-  });
   if (format === 'default' || format === 'any') {
     if (type === 'time') {
       const m = (format === 'any' ? ANY_TIME : ISO_TIME).exec(t);

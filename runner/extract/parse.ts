@@ -4,9 +4,11 @@
  * run it; a range holds no state beyond where it starts, and comes back as arrays that cross
  * threads cheaply.
  */
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Dialect, Table, Value } from '../dataset/model.ts';
+import { packer, packingOf } from '../dataset/packing.ts';
 import { cleanerFor, type Cleaner } from './clean.ts';
 import { RecordScanner, type RecordSyntax } from './records.ts';
 
@@ -23,7 +25,9 @@ export type ParsedRecords = {
   nextLine: number;
   /** ROW, QUARANTINE or SKIP, per record. */
   kinds: Uint8Array;
-  /** The rows' values, one after another, `width` (the table's field count) each. */
+  /** Per row, its packed fields as one number (dataset/packing.ts). */
+  packed: Float64Array;
+  /** The rows' loose values (the fields not packed), one after another, `width` each. */
   values: Value[];
   width: number;
   /** Reason and raw text per QUARANTINE record, in order. */
@@ -100,10 +104,56 @@ export function splitFields(d: Dialect, text: string): string[] | string {
     if (d.skipInitialSpace) for (let i = 0; i < fields.length; i++) fields[i] = fields[i].trimStart();
     return fields;
   }
+  const quoted = quotedFields(d, text);
+  if (quoted) return quoted;
   // Counted exactly only when a plain split finds too many: delimiters may sit inside quotes.
   if (text.split(d.delimiter, MAX_FIELDS + 1).length > MAX_FIELDS && tooManyFields(d, text)) {
     return `more than ${MAX_FIELDS} fields`;
   }
+  return csvFields(d, text);
+}
+
+/**
+ * The fields of a record quoted the regular way (each quoted field closed and followed by the
+ * delimiter or the end; no escape character, no initial spaces to skip; at most MAX_FIELDS),
+ * read as csv-parse reads them but without a parser per record; null for anything else.
+ */
+export function quotedFields(d: Dialect, text: string): string[] | null {
+  const quote = d.quoteChar!;
+  const delimiter = d.delimiter;
+  if (d.escapeChar !== null || d.skipInitialSpace) return null;
+  const fields: string[] = [];
+  for (let i = 0; fields.length < MAX_FIELDS;) {
+    if (text[i] !== quote) {
+      // Unquoted: a quote inside it is text (relax_quotes).
+      const next = text.indexOf(delimiter, i);
+      fields.push(text.slice(i, next === -1 ? undefined : next));
+      if (next === -1) return fields;
+      i = next + delimiter.length;
+      continue;
+    }
+    let value = '';
+    for (let from = i + 1; ;) {
+      const close = text.indexOf(quote, from);
+      if (close === -1) return null;
+      value += text.slice(from, close);
+      if (!(d.doubleQuote && text[close + 1] === quote)) {
+        i = close + 1;
+        break;
+      }
+      value += quote;
+      from = close + 2;
+    }
+    fields.push(value);
+    if (i === text.length) return fields;
+    if (!text.startsWith(delimiter, i)) return null;
+    i += delimiter.length;
+  }
+  return null; // more fields than a record may have: the caller counts them exactly
+}
+
+/** A record's fields as csv-parse reads them, or the reason it cannot. */
+export function csvFields(d: Dialect, text: string): string[] | string {
   try {
     const records = parse(text, {
       delimiter: d.delimiter,
@@ -143,14 +193,26 @@ export function readFileRange(file: string, from: number, length: number): Buffe
   }
 }
 
-const cleaners = new WeakMap<Table, Cleaner>();
+/** What a thread needs per table, made once: the cleaner and the packer. */
+const prepared = new WeakMap<Table, { clean: Cleaner; pack: ReturnType<typeof packer>; width: number }>();
+const preparedFor = (table: Table) => {
+  let p = prepared.get(table);
+  if (!p) {
+    const packing = packingOf(table);
+    prepared.set(
+      table,
+      (p = { clean: cleanerFor(table), pack: packer(packing), width: packing.loose.length }),
+    );
+  }
+  return p;
+};
 
 /** Parses the records of `job`'s range; `maxBytes` is the record limit staging used. */
 export function parseRange(table: Table, job: RangeJob, maxBytes: number): ParsedRecords {
   const d = table.dialect;
-  let clean = cleaners.get(table);
-  if (!clean) cleaners.set(table, (clean = cleanerFor(table)));
-  const width = table.fields.length;
+  const { clean, pack, width } = preparedFor(table);
+  const row: Value[] = new Array(table.fields.length);
+  const packed: number[] = [];
   const ends: number[] = [];
   const lines: number[] = [];
   const kinds: number[] = [];
@@ -177,6 +239,8 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
     nextLine = job.line + newlines + (last === 10 ? 0 : 1);
   } else {
     const bytes = readFileRange(job.file, job.from, job.until - job.from);
+    // Checked once for the range; its records are decoded one by one only when it is not UTF-8.
+    const utf8 = isUtf8(bytes);
     const scanner = new RecordScanner(
       syntaxOf(d, maxBytes),
       (r) => {
@@ -186,7 +250,7 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
         const body = bytes.subarray(r.start - job.from, r.end - job.from);
         let text: string;
         try {
-          text = withoutLineEnd(decoder.decode(body));
+          text = withoutLineEnd(utf8 ? body.toString('utf8') : decoder.decode(body));
         } catch {
           kinds.push(QUARANTINE);
           reasons.push('not valid UTF-8');
@@ -198,13 +262,12 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
           return;
         }
         const fields = splitFields(d, text);
-        const at = values.length;
-        const reason = typeof fields === 'string' ? fields : clean(fields, values, at);
+        const reason = typeof fields === 'string' ? fields : clean(fields, row, 0);
         if (reason === null) {
           kinds.push(ROW);
+          packed.push(pack(row, 0, values));
           return;
         }
-        values.length = at;
         kinds.push(QUARANTINE);
         reasons.push(reason);
         raws.push(text.length > RAW_BYTES ? `${text.slice(0, RAW_BYTES)}…` : text);
@@ -214,13 +277,14 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
     );
     scanner.push(bytes, job.from);
     scanner.finish(job.from + bytes.length);
-    if (values.length % width !== 0) throw new Error('a row of the wrong width');
+    if (values.length !== packed.length * width) throw new Error('a row of the wrong width');
   }
   return {
     ends: Float64Array.from(ends),
     lines: Float64Array.from(lines),
     nextLine,
     kinds: Uint8Array.from(kinds),
+    packed: Float64Array.from(packed),
     values,
     width,
     reasons,

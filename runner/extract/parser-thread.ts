@@ -21,6 +21,6 @@ parentPort?.on('message', (job: ParseJob) => {
     reply = { id: job.id, error: (e as Error).message };
   }
   const r = reply.records;
-  const buffers = r ? [r.ends.buffer, r.lines.buffer, r.kinds.buffer] : [];
+  const buffers = r ? [r.ends.buffer, r.lines.buffer, r.kinds.buffer, r.packed.buffer] : [];
   parentPort!.postMessage(reply, buffers as ArrayBuffer[]);
 });

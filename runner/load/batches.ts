@@ -195,7 +195,15 @@ export class Loader {
       if (rowsHere) {
         const [r, end] = [this.rowAt, (this.rowAt += rowsHere)];
         const values: Value[] = chunk.values.slice(r * chunk.width, end * chunk.width);
-        rows.push({ table: source.resource, sourceNo: source.no, source: source.name, lines, values });
+        const packed = chunk.packed.subarray(r, end);
+        rows.push({
+          table: source.resource,
+          sourceNo: source.no,
+          source: source.name,
+          lines,
+          packed,
+          values,
+        });
         rowCount += rowsHere;
         p.loaded += rowsHere;
       }

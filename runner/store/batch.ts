@@ -5,6 +5,7 @@
  * again, quarantined with the reason: the first row with a key wins, and the load goes on.
  */
 import type { Table, Value } from '../dataset/model.ts';
+import { rowAt } from '../dataset/packing.ts';
 import { q } from '../shared/sql.ts';
 import type { Database } from './database.ts';
 import { rowid, storable } from './schema.ts';
@@ -20,11 +21,8 @@ export const insertColumns = (t: Table) => [
 
 /** Row `r` of a block as bound parameters: rowid, the fields, the lineage. */
 export function rowValues(kind: Database['kind'], table: Table, block: RowBlock, r: number): Value[] {
-  const width = table.fields.length;
-  const out: Value[] = [rowid(block.sourceNo, block.lines[r])];
-  for (let i = 0; i < width; i++) out.push(storable(kind, table.fields[i].type, block.values[r * width + i]));
-  out.push(block.source, block.lines[r]);
-  return out;
+  const fields = rowAt(table, block, r).map((v, i) => storable(kind, table.fields[i].type, v));
+  return [rowid(block.sourceNo, block.lines[r]), ...fields, block.source, block.lines[r]];
 }
 
 /** Which of the table's keys an existing row already holds for row `r`, as a reason; null: none. */
@@ -73,8 +71,7 @@ async function rowByRow(
         else if (db.isCheckViolation(e)) reason = `the database refused it: ${(e as Error).message}`;
         if (reason === null) throw e; // its rowid: the record was loaded already, a bug to see
       }
-      const width = table.fields.length;
-      const raw = JSON.stringify(block.values.slice(r * width, (r + 1) * width));
+      const raw = JSON.stringify(rowAt(table, block, r));
       quarantined.push({ sourceNo: block.sourceNo, source: block.source, line: block.lines[r], raw, reason });
       const p = progress.get(block.sourceNo)!;
       p.loaded--;

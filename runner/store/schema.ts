@@ -48,6 +48,10 @@ function literal(field: Field, v: Value | number | string): string {
   return String(v);
 }
 
+/** A value of a field as a SQL literal, as the database stores it (SQLite: booleans as 0 and 1). */
+export const valueSql = (kind: SqlKind, field: Field, v: Value) =>
+  kind === 'sqlite' && typeof v === 'boolean' ? String(Number(v)) : literal(field, v);
+
 /**
  * SQLite keeps dates and times as ISO-8601 text (its date functions' own form): the CHECK holds
  * a value to that form, which the cleaner writes (types.ts); PostgreSQL's types check themselves.
@@ -79,8 +83,7 @@ function fieldCheck(kind: SqlKind, field: Field): string | null {
   // temporary index per row, which made inserts 4x slower (npm run bench).
   if (field.enum) {
     const values = field.enum.filter((v) => v !== null);
-    const bool = (v: Value) => (kind === 'sqlite' && typeof v === 'boolean' ? String(Number(v)) : null);
-    checks.push(values.map((v) => `${c} = ${bool(v) ?? literal(field, v)}`).join(' OR '));
+    checks.push(values.map((v) => `${c} = ${valueSql(kind, field, v)}`).join(' OR '));
   }
   const { minimum: lo, maximum: hi, exclusiveMinimum: xlo, exclusiveMaximum: xhi } = field;
   if (lo !== null && hi !== null) checks.push(`${c} BETWEEN ${literal(field, lo)} AND ${literal(field, hi)}`);

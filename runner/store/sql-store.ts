@@ -161,9 +161,14 @@ export class SqlStore implements Store {
             `WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
           [after],
         );
+        // One line a row, hashed a page at a time (one update per row cost a third of the time).
+        let text = '';
+        const line = new Array<string | null>(columns.length);
         for (const row of page) {
-          hash.update(`${JSON.stringify(columns.map((c, i) => canonical(types[i], row[c])))}\n`);
+          for (let i = 0; i < columns.length; i++) line[i] = canonical(types[i], row[columns[i]]);
+          text += `${JSON.stringify(line)}\n`;
         }
+        hash.update(text);
         rows += page.length;
         if (page.length < PAGE) break;
         after = Number(page.at(-1)!.__rowid);

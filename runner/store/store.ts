@@ -39,14 +39,16 @@ export type SourceProgress = {
 export type Quarantined = { sourceNo: number; source: string; line: number; raw: string; reason: string };
 
 /**
- * Rows of one source in one batch: row r is line `lines[r]` and its values are
- * `values[r * width … (r + 1) * width)`, width being its table's field count.
+ * Rows of one source in one batch, packed as the table's packing says (dataset/packing.ts): row
+ * r is line `lines[r]`, its packed fields are `packed[r]` and its loose values are
+ * `values[r * width … (r + 1) * width)`, width being the count of loose fields.
  */
 export type RowBlock = {
   table: string;
   sourceNo: number;
   source: string;
   lines: readonly number[];
+  packed: ArrayLike<number>;
   values: readonly Value[];
 };
 

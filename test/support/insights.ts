@@ -12,6 +12,7 @@ import type { Database as Destination } from '../../runner/store/database.ts';
 import { tablesSql, viewsSql } from '../../runner/store/schema.ts';
 import { readStatus } from '../../runner/store/status.ts';
 import type { Quarantined, SourceRecord, Store } from '../../runner/store/store.ts';
+import { packRows } from '../../runner/dataset/packing.ts';
 
 /** The dataset a descriptor describes (its files need not exist: nothing here reads them). */
 export async function datasetOf(descriptor: unknown): Promise<Dataset> {
@@ -86,7 +87,10 @@ export async function fill(store: Store, sources: TestSource[], batchSize = 1000
           sourceNo: no,
           source: s.name,
           lines: slice.map((_, k) => firstRow(s) + from + k),
-          values: slice.flat(),
+          ...packRows(
+            store.dataset.tables.find((t) => t.name === s.table)!,
+            slice,
+          ),
         },
       ];
     });

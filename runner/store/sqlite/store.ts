@@ -7,8 +7,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Table } from '../../dataset/model.ts';
+import { packingOf, type Packing } from '../../dataset/packing.ts';
 import { q } from '../../shared/sql.ts';
-import { insertColumns, rowValues } from '../batch.ts';
+import { insertColumns } from '../batch.ts';
+import { rowid, valueSql } from '../schema.ts';
 import type { Database as Destination, Row } from '../database.ts';
 import { SqlStore } from '../sql-store.ts';
 import { LockedError } from '../../shared/errors.ts';
@@ -28,9 +30,38 @@ const MAX_ROWS_PER_INSERT = 100;
 const bindable = (params: readonly unknown[] = []) =>
   params.map((v) => (typeof v === 'boolean' ? Number(v) : v === undefined ? null : v));
 
+/** SQL giving field `i` back from a row's parameters: `column2` the packed number, loose ones after. */
+function fieldSql(table: Table, p: Packing, i: number): string {
+  const loose = p.loose.indexOf(i);
+  if (loose !== -1) return `column${3 + loose}`;
+  const d = p.digits.find((x) => x.field === i)!;
+  const top = d.place * d.radix === p.top;
+  const digit = top ? `column2 / ${d.place}` : `column2 % ${d.place * d.radix} / ${d.place}`;
+  if (!d.values) return `nullif(${digit}, 0) + ${d.min - 1}`;
+  const field = table.fields[i];
+  const cases = d.values.map((v, c) => `WHEN ${c + 1} THEN ${valueSql('sqlite', field, v)}`);
+  return `CASE ${digit} ${cases.join(' ')} END`;
+}
+
+/**
+ * The rows of `rows` packed rows of one source, as SELECT gives them to the INSERT: parameters
+ * the source's rowid base and name, then per row its line (`column1`), its packed number (cast
+ * once: the digits come out with integer arithmetic) and its loose values.
+ */
+export function packedRows(table: Table, p: Packing, rows: number): string {
+  const fields = table.fields.map((_, i) => fieldSql(table, p, i)).join(', ');
+  const row = `(?, CAST(? AS INTEGER)${', ?'.repeat(p.loose.length)})`;
+  return `SELECT ? + column1, ${fields}, ?, column1 FROM (VALUES ${Array(rows).fill(row).join(', ')})`;
+}
+
+const packedInsert = (table: Table, p: Packing, rows: number) =>
+  `INSERT INTO ${q(table.name)} (${insertColumns(table).map(q).join(', ')}) ${packedRows(table, p, rows)}`;
+
 /** better-sqlite3's synchronous connection as a Destination. */
 function destination(db: DB, display: string): Destination {
   const statements = new Map<string, Database.Statement>();
+  /** The packed INSERTs, by table and row count: their SQL is long to build for every batch. */
+  const inserts = new Map<string, Database.Statement>();
   const prepared = (sql: string) => {
     let s = statements.get(sql);
     if (!s) statements.set(sql, (s = db.prepare(sql)));
@@ -80,28 +111,35 @@ function destination(db: DB, display: string): Destination {
       }
     },
     async insertRows(table: Table, blocks: readonly RowBlock[]) {
-      const columns = insertColumns(table);
-      const width = columns.length;
-      const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(32766 / width)));
-      const row = `(${columns.map(() => '?').join(', ')})`;
-      const head = `INSERT INTO ${q(table.name)} (${columns.map(q).join(', ')}) VALUES `;
+      const p = packingOf(table);
+      const width = 2 + p.loose.length; // per row: the line, the packed number, the loose values
+      const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(32000 / width)));
       const params: unknown[] = [];
-      const flush = () => {
-        prepared(
-          head +
-            Array(params.length / width)
-              .fill(row)
-              .join(', '),
-        ).run(...bindable(params));
-        params.length = 0;
+      // One statement per block and row count: the block's source goes in as two parameters.
+      const flush = (block: RowBlock) => {
+        const rows = (params.length - 2) / width;
+        const key = `${table.name}\n${rows}`;
+        let insert = inserts.get(key);
+        if (!insert) inserts.set(key, (insert = db.prepare(packedInsert(table, p, rows))));
+        insert.run(params);
+        params.length = 2;
+        params[0] = rowid(block.sourceNo, 0);
+        params[1] = block.source;
       };
       for (const block of blocks) {
-        for (let r = 0; r < block.lines.length; r++) {
-          params.push(...rowValues('sqlite', table, block, r));
-          if (params.length === perInsert * width) flush();
+        params.length = 0;
+        params.push(rowid(block.sourceNo, 0), block.source);
+        const n = block.lines.length;
+        for (let r = 0, v = 0; r < n; r++) {
+          params.push(block.lines[r], block.packed[r]);
+          for (let k = 0; k < p.loose.length; k++, v++) {
+            const value = block.values[v];
+            params.push(typeof value === 'boolean' ? Number(value) : value);
+          }
+          if (params.length - 2 === perInsert * width) flush(block);
         }
+        if (params.length > 2) flush(block);
       }
-      if (params.length) flush();
     },
     isUniqueViolation: (e) => UNIQUE.has((e as { code?: string }).code ?? ''),
     isCheckViolation: (e) => CHECK.has((e as { code?: string }).code ?? ''),

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Table, Value } from '../../../runner/dataset/model.ts';
-import { cleanerFor } from '../../../runner/extract/clean.ts';
+import fc from 'fast-check';
+import { brokenConstraint, castText, isInvalid } from '../../../runner/dataset/types.ts';
+import { cleanerFor, fastCastFor } from '../../../runner/extract/clean.ts';
 import { splitFields } from '../../../runner/extract/parse.ts';
 import { adult, oneTable, tableOf } from '../../support/dataset.ts';
 
@@ -204,4 +206,44 @@ test("the dialect's nullSequence is a missing value of every field", async () =>
   );
   assert.deepEqual(clean(t, ['\\N', '\\N']), { values: [null, null] });
   assert.deepEqual(clean(t, ['', '']), { values: [null, null] });
+});
+
+test('the fast path gives what the full check gives for every text it takes', async () => {
+  const hand = await oneTable([
+    { name: 'free', type: 'string' },
+    { name: 'code', type: 'string', constraints: { enum: ['A1', 'b 2', '0'] } },
+    { name: 'n', type: 'integer' },
+    { name: 'bounded', type: 'integer', constraints: { minimum: -5, maximum: 120 } },
+    { name: 'open', type: 'integer', constraints: { exclusiveMinimum: 0, exclusiveMaximum: 10 } },
+    { name: 'short', type: 'string', constraints: { maxLength: 2 } },
+    { name: 'euro', type: 'integer', bareNumber: false },
+  ]);
+  const fields = [...ADULT.fields, ...hand.tables[0].fields];
+  const unit = fc.constantFrom('0', '1', '9', '-', '+', ' ', '.', 'e', 'A', 'b', '\0', 'é');
+  const text = fc.oneof(
+    fc.string({ unit, maxLength: 18 }),
+    fc.constantFrom(...fields.flatMap((f) => (f.enum ?? []).map(String)), '-0', '+7', '007'),
+  );
+  let taken = 0;
+  fc.assert(
+    fc.property(fc.nat(fields.length - 1), text, (at, t) => {
+      const field = fields[at];
+      const fast = fastCastFor(field);
+      const plain = fast?.(t);
+      if (plain === undefined) return;
+      taken++;
+      const value = castText(field, t);
+      assert.ok(!isInvalid(value), `${field.name}: ${JSON.stringify(t)} taken, but ${JSON.stringify(value)}`);
+      assert.equal(plain, value);
+      assert.equal(brokenConstraint(field, value, t, null), null, `${field.name}: ${JSON.stringify(t)}`);
+    }),
+    { numRuns: 20_000 },
+  );
+  assert.ok(taken > 1000, `the fast path took only ${taken} texts`);
+  const [age, workclass] = ADULT.fields;
+  assert.equal(fastCastFor(age)!('39'), 39);
+  assert.equal(fastCastFor(age)!('131'), undefined, 'above its maximum: the full check says why');
+  assert.equal(fastCastFor(workclass)!('Private'), 'Private');
+  assert.equal(fastCastFor(workclass)!('Public'), undefined);
+  assert.equal(fastCastFor(hand.tables[0].fields[5]), null, 'maxLength: no fast path');
 });

@@ -29,6 +29,7 @@ import {
 } from '../../support/insights.ts';
 import { skipUnlessPostgres, startPostgres } from '../../support/postgres.ts';
 import { requireTool } from '../../support/tools.ts';
+import { packRows } from '../../../runner/dataset/packing.ts';
 
 const { dataset: adult } = await loadDataset(null);
 
@@ -567,7 +568,7 @@ test(
             sourceNo: 0,
             source: 'Adult.data',
             lines: rows.slice(from, to).map((_, k) => from + k + 1),
-            values: rows.slice(from, to).flat(),
+            ...packRows(adult.tables[0], rows.slice(from, to)),
           },
         ],
         quarantined: [],
