@@ -30,14 +30,18 @@ export type Packing = {
 
 /** The packed number stays an exact integer in a double, and in a 64-bit INTEGER. */
 const CAPACITY = 2 ** 53;
+/** The longest enum packed (Adult's longest has 41 values). */
+export const MAX_ENUM = 255;
 
 /** The codes a field can have (besides NULL): its values, or its integer range; null: too many. */
 function codesOf(f: Field): Pick<Digit, 'values' | 'min' | 'radix'> | null {
-  if (f.enum) return { values: f.enum, min: 0, radix: f.enum.length + 1 };
+  // SQLite takes a digit back to its value with a CASE, a branch per value: long enums travel loose.
+  if (f.enum) return f.enum.length <= MAX_ENUM ? { values: f.enum, min: 0, radix: f.enum.length + 1 } : null;
   if (f.type === 'boolean') return { values: [false, true], min: 0, radix: 3 };
   const integral = f.type === 'integer' || f.type === 'year';
   const [lo, hi] = [f.minimum, f.maximum];
-  if (!integral || typeof lo !== 'number' || typeof hi !== 'number') return null;
+  // A minimum above the maximum admits no value (each is quarantined): nothing to pack.
+  if (!integral || typeof lo !== 'number' || typeof hi !== 'number' || lo > hi) return null;
   const radix = hi - lo + 2;
   return Number.isSafeInteger(radix) ? { values: null, min: lo, radix } : null;
 }

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { loadDataset } from '../../../runner/dataset/dataset.ts';
 import type { Value } from '../../../runner/dataset/model.ts';
-import { packingOf, packRows, rowAt } from '../../../runner/dataset/packing.ts';
+import { MAX_ENUM, packingOf, packRows, rowAt } from '../../../runner/dataset/packing.ts';
 import { packedRows } from '../../../runner/store/sqlite/store.ts';
 import { openStore } from '../../../runner/store/store.ts';
 import { tempDir } from '../../support/fixtures.ts';
@@ -70,6 +70,30 @@ test('a schema packs enums, booleans and small ranges in field order; the rest t
     ['fnlwgt', 'capital-gain', 'capital-loss'],
   );
   assert.ok(a.top <= 2 ** 53);
+  // A range that admits no value (minimum above maximum) travels loose: it cannot upset the digits.
+  const empty = await datasetOf({
+    name: 'empty',
+    resources: [
+      {
+        name: 'e',
+        path: 'e.csv',
+        schema: {
+          fields: [
+            { name: 'none', type: 'integer', constraints: { minimum: 10, maximum: 5 } },
+            { name: 'flag', type: 'boolean' },
+            {
+              name: 'long',
+              type: 'integer',
+              constraints: { enum: Array.from({ length: MAX_ENUM + 1 }, (_, i) => i) },
+            },
+          ],
+        },
+      },
+    ],
+  });
+  // And so does an enum too long for a CASE per row.
+  const e = packingOf(empty.tables[0]);
+  assert.deepEqual([e.loose, e.digits.map((d) => d.field), e.top], [[0, 2], [1], 3]);
 });
 
 test('unpacking gives every row back, NULLs included', () => {
