@@ -10,6 +10,7 @@ import { architectureOf, isMacFamily, type Architecture } from './architecture.t
 import { rdsCaBundle, readCaBundle, type CaBundle } from './cabundle.ts';
 import type { Emulator } from './emulator.ts';
 import { ROOT } from './layout.ts';
+import { isRemoteUri } from '../runner/shared/uri.ts';
 
 /** With CENSUS_DESTINATION=postgres: an RDS PostgreSQL the loader writes to. */
 export type PostgresConfig = {
@@ -197,7 +198,7 @@ function runnerRule(field: 'batchSize' | 'everySeconds') {
 function datasetLocation(value: string): string {
   const r = ParamsSchema.shape.dataset.safeParse(value);
   if (!r.success) throw new ConfigError(`${ENV.dataset}: ${r.error.issues[0].message}`);
-  return /^(https|s3):\/\//.test(value) ? value : path.resolve(ROOT, value);
+  return isRemoteUri(value) ? value : path.resolve(ROOT, value);
 }
 
 function date(name: string, value: string): string {

@@ -74,24 +74,23 @@ export async function stageDataset(
   log: (line: string) => void,
 ): Promise<DeployedDataset> {
   const options = { retry: DEFAULTS.retry, log, maxRecordBytes: DEFAULTS.maxRecordBytes };
-  const cache = path.join(ROOT, '.cache', 'dataset');
+  const { dataset } = await loadDataset(config.dataset);
+  const own = config.dataset && createHash('sha256').update(config.dataset).digest('hex').slice(0, 16);
+  const cache = path.join(ROOT, '.cache', own ? `dataset-${own}` : 'dataset');
   if (!config.dataset) {
-    const { dataset } = await loadDataset(null);
-    // From CENSUS_DATA_DIR when set, else downloaded once into .cache; pinned checksums either way.
+    // Adult's files from CENSUS_DATA_DIR when set, else downloaded once; pinned checksums either way.
     dataset.tables[0].files = FILES.map((f) => ({
       uri: config.dataDir ? path.resolve(config.dataDir, f.name) : f.url,
       name: f.name,
       hash: `sha256:${f.sha256}`,
     }));
-    const { sources } = await stageSources(dataset, cache, options);
+  }
+  const { sources } = await stageSources(dataset, cache, options);
+  const records = sources.reduce((n, s) => n + s.records, 0);
+  if (!config.dataset) {
     const files = sources.map((s) => ({ key: s.name, path: s.path, sha256: s.sha256 }));
-    const records = sources.reduce((n, s) => n + s.records, 0);
     return { folder: ADULT_FOLDER, files, descriptor: null, records };
   }
-  const { dataset } = await loadDataset(config.dataset);
-  const own = createHash('sha256').update(config.dataset).digest('hex').slice(0, 16);
-  const { sources } = await stageSources(dataset, `${cache}-${own}`, options);
   const { text, files } = deployedDescriptor(dataset, sources);
-  const records = sources.reduce((n, s) => n + s.records, 0);
   return { folder: `datasets/${segment(dataset.name, 'dataset')}`, files, descriptor: text, records };
 }

@@ -73,12 +73,11 @@ export class Uploads extends Construct {
     // Adult's files are named by the params; a user's dataset by its descriptor, beside them.
     const descriptorKey = rawKey(raw.folder, this.partition, DESCRIPTOR_KEY);
     if (raw.descriptor) {
-      const content = raw.descriptor;
       this.objects.push(
         new S3Object(this, 'descriptor', {
           bucket,
           key: descriptorKey,
-          content,
+          content: raw.descriptor,
           contentType: 'application/json',
         }),
       );

@@ -57,6 +57,9 @@ function formatStatus(s: Status, db: string): string {
   ].join('\n');
 }
 
+/** Where the log goes unless --log or the parameters say (params.ts). */
+const LOG_DEFAULT = 'census-etl.log in the database’s folder';
+
 export function buildCli(): Command {
   const program = new Command('census-etl')
     .description(
@@ -87,7 +90,7 @@ export function buildCli(): Command {
       positiveInt,
     )
     .option('--unthrottled', 'no waiting between batches (backfills, benchmarks)')
-    .option('--log <path>', 'log file (default census-etl.log in the database’s folder)')
+    .option('--log <path>', `log file (default ${LOG_DEFAULT})`)
     .addOption(
       new Option('--results <uri>', 's3://bucket/prefix/ to publish to, or none (default none)').argParser(
         resultsOption,
@@ -127,7 +130,7 @@ export function buildCli(): Command {
       '--db <database>',
       `the complete database: SQLite file or postgres:// URL (default ${DEFAULTS.database})`,
     )
-    .option('--log <path>', 'log file, published with it (default census-etl.log in the database’s folder)')
+    .option('--log <path>', `log file, published with it (default ${LOG_DEFAULT})`)
     .addOption(new Option('--results <uri>', 's3://bucket/prefix/ to publish to').argParser(resultsOption))
     .action(async (o) => {
       const params = await resolveParams(o.params, { database: o.db, log: o.log, results: o.results });

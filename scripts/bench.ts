@@ -23,10 +23,13 @@ import { buildBundle } from '../infra/bundle.ts';
 import { ROOT } from '../infra/layout.ts';
 import { DEV_DATA_DIR as DATA_DIR } from './lib/dev-data.ts';
 import {
+  batchMsOf,
+  bestRounds,
   checked,
   field,
   inspect,
   measure,
+  skippedOf,
   type Left,
   type LoaderRun,
   type Peer,
@@ -67,9 +70,6 @@ const pct = (xs: number[], p: number) =>
     [...xs].sort((a, b) => a - b),
     p,
   );
-/** Per-batch milliseconds (read + clean + insert + checkpoint + commit), from the log lines. */
-const batchMs = (log: string) =>
-  [...log.matchAll(/ batch \d+\/\d+: .*\| ([\d.]+) ms/g)].map((m) => Number(m[1]));
 const best = <T>(xs: T[], by: (x: T) => number) => xs.reduce((a, b) => (by(b) > by(a) ? b : a));
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
@@ -119,7 +119,7 @@ async function rounds(big: string, total: number, peers: Peer[], parseThreads: n
       const accounted = records(db);
       if (accounted !== total) throw new Error(`${name} accounted for ${accounted} records, not ${total}`);
       r.runs.push(run(name, p, db));
-      if (threads === THREADS) r.batchMs.push(...batchMs(p.stdout));
+      if (threads === THREADS) r.batchMs.push(...batchMsOf(p.stdout));
     }
     for (const peer of peers.filter((p) => !p.skipped)) {
       const db = fresh('peer');
@@ -143,6 +143,23 @@ function printLoaders(o: { loaders: LoaderRun[]; skipped: { name: string; why: s
   for (const l of o.loaders)
     row([l.name, int(l.rowsPerS), l.cpuS.toFixed(1), `${l.peakRssMb} MB`, int(l.rows)]);
   for (const x of o.skipped) row([x.name, x.why, '', '', '']);
+}
+
+/**
+ * census-etl (the first loader) against the engine's own bulk path (the loader whose name starts
+ * with `reference`) and the fastest Python loader, and its peak RSS, each with its target.
+ */
+function printTargets(loaders: readonly LoaderRun[], reference: string, ours: string) {
+  const [us, ...others] = loaders;
+  const engine = others.find((l) => l.name.startsWith(reference));
+  const pythons = others.filter((l) => l.python);
+  console.log('');
+  if (engine) line(`${ours} / ${engine.name}`, `${ratio(us.rowsPerS, engine.rowsPerS)} (target >= 0.8)`);
+  if (pythons.length) {
+    const fastest = best(pythons, (l) => l.rowsPerS);
+    line(`${ours} / ${fastest.name}`, `${ratio(us.rowsPerS, fastest.rowsPerS)} (target >= 1.5)`);
+  }
+  line(`${ours}, peak RSS`, `${us.peakRssMb} MB (target <= 150)`);
 }
 
 const TEXT_ROWS = Number(process.env.BENCH_TEXT_ROWS ?? 1_000_000);
@@ -194,12 +211,7 @@ async function textDataset() {
       add(peer.name, peer.python, await peer.run(dir, db), db);
     }
   }
-  const loaders = [...new Set(runs.map((r) => r.name))].map((name) => {
-    const all = runs.filter((r) => r.name === name);
-    return { ...best(all, (r) => r.rowsPerS), peakRssMb: Math.max(...all.map((r) => r.peakRssMb)) };
-  });
-  const skipped = peers.flatMap((p) => (p.skipped ? [{ name: p.name, why: p.skipped }] : []));
-  return { records: TEXT_ROWS, loaders, skipped };
+  return { records: TEXT_ROWS, loaders: bestRounds(runs), skipped: skippedOf(peers) };
 }
 
 /** 20 batches of 1,630 at --every 1: how late each starts after its second, and what it costs. */
@@ -250,15 +262,12 @@ try {
   const parseThreads = [...new Set([1, Math.min(os.availableParallelism(), Math.max(2, THREADS))])];
   const r = await rounds(big, total, peers, parseThreads);
 
-  // Best of the rounds, per loader, in the order they ran.
-  const loaders = [...new Set(r.runs.map((x) => x.name))].map((name) => {
-    const all = r.runs.filter((x) => x.name === name);
-    const peakRssMb = Math.max(...all.map((x) => x.peakRssMb));
-    const python = peers.find((p) => p.name === name)?.python ?? false;
-    return { ...best(all, (x) => x.rowsPerS), peakRssMb, python };
-  });
+  const loaders = bestRounds(r.runs).map((l) => ({
+    ...l,
+    python: peers.find((p) => p.name === l.name)?.python ?? false,
+  }));
   const ours = loaders[0];
-  const skipped = peers.filter((p) => p.skipped).map((p) => ({ name: p.name, why: p.skipped }));
+  const skipped = skippedOf(peers);
   results.large = { records: total, repeat: REPEAT, parserThreads: THREADS, loaders, skipped };
   results.batch = { batches: r.batchMs.length, p50Ms: pct(r.batchMs, 50), p99Ms: pct(r.batchMs, 99) };
 
@@ -364,32 +373,14 @@ try {
     const what = `${int(TEXT_ROWS)} records: quoted text, decimals, dates`;
     console.log(`\nA text-heavy dataset (${what}), best of ${REPEAT}:\n`);
     printLoaders(text);
-    const [ourText, ...textPeers] = text.loaders;
-    const textShell = textPeers.find((l) => l.name.startsWith('sqlite3'));
-    const textPythons = textPeers.filter((l) => l.python);
-    console.log('');
-    if (textShell)
-      line('census-etl / the shell', `${ratio(ourText.rowsPerS, textShell.rowsPerS)} (target >= 0.8)`);
-    if (textPythons.length) {
-      const fastest = best(textPythons, (l) => l.rowsPerS);
-      line(`census-etl / ${fastest.name}`, `${ratio(ourText.rowsPerS, fastest.rowsPerS)} (target >= 1.5)`);
-    }
-    line('census-etl, peak RSS', `${ourText.peakRssMb} MB (target <= 150)`);
+    printTargets(text.loaders, 'sqlite3', 'census-etl');
 
     const pg = await postgresField(big, total, bundle, work, REPEAT);
     results.postgres = pg;
     console.log(`\nPostgreSQL, ${SCALE}x input, one throwaway cluster on loopback, best of ${REPEAT}:\n`);
     if ('loaders' in pg) {
       printLoaders(pg);
-      const [ourPg, ...others] = pg.loaders;
-      const psql = others.find((l) => l.name.startsWith('psql'));
-      const pythons = others.filter((l) => l.python);
-      const fastest = pythons.length ? best(pythons, (l) => l.rowsPerS) : undefined;
-      console.log('');
-      if (psql) line('census-etl / psql \\copy', `${ratio(ourPg.rowsPerS, psql.rowsPerS)} (target >= 0.8)`);
-      if (fastest)
-        line(`census-etl / ${fastest.name}`, `${ratio(ourPg.rowsPerS, fastest.rowsPerS)} (target >= 1.5)`);
-      line('census-etl into PostgreSQL, peak RSS', `${ourPg.peakRssMb} MB (target <= 150)`);
+      printTargets(pg.loaders, 'psql', 'census-etl into PostgreSQL');
       line(
         'per 1,630-record batch into PostgreSQL',
         `p50 ${pct(pg.batchMs, 50)} ms, p99 ${pct(pg.batchMs, 99)} ms (target p99 <= 50)`,

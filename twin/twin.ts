@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { RUN_ID, type RunDocument } from '../runner/publish/results.ts';
+import { q } from '../runner/shared/sql.ts';
 import { ENV } from '../infra/config.ts';
 import { RESULTS_PREFIX, STACK_NAME } from '../infra/layout.ts';
 import { offlineTerraformEnv } from './mirror.ts';
@@ -374,7 +375,7 @@ export class Twin {
     try {
       const count = (table: string) =>
         db
-          .prepare(`SELECT count(*) FROM "${table.replaceAll('"', '""')}"`)
+          .prepare(`SELECT count(*) FROM ${q(table)}`)
           .pluck()
           .get() as number;
       return Object.fromEntries(tables.map((t) => [t, count(t)]));

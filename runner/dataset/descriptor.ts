@@ -11,15 +11,23 @@ import { UsageError } from '../shared/errors.ts';
 import type { Dataset, Dialect, Field, FieldType, Table, Value, View, ViewChart } from './model.ts';
 import { ROWID } from './model.ts';
 import { castText, isInvalid, patternRegExp, strptimePattern } from './types.ts';
+import { isRemoteUri } from '../shared/uri.ts';
 
 /** Tables census-etl keeps beside the dataset's, and its views: no resource may take these names. */
 export const OWN_TABLES = ['quarantine', 'sources', 'batches', 'run', 'dataset', 'census_etl_schema'];
 export const OWN_VIEWS = ['quarantine_by_reason', 'missing_values'];
 
 /** Names as SQLite compares them (case-insensitively): `Age` and `age` are one column there. */
-const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-const taken = (names: readonly string[], name: string) => names.some((n) => sameName(n, name));
+const taken = (names: readonly string[], name: string) =>
+  names.some((n) => n.toLowerCase() === name.toLowerCase());
 const ownName = (name: string) => taken(OWN_TABLES, name) || taken(OWN_VIEWS, name);
+
+/** Each name that repeats an earlier one of `names` (case aside), said at its own index. */
+function refuseRepeats(names: readonly string[], at: (i: number) => PropertyKey[], problems: Problems) {
+  names.forEach((n, i) => {
+    if (taken(names.slice(0, i), n)) problems.add(at(i), `${JSON.stringify(n)} is used twice (case aside)`);
+  });
+}
 
 /** Lineage column names for tables that do not name their own (censusEtl:lineage). */
 export const DEFAULT_LINEAGE = { source: '_source', line: '_line' };
@@ -249,7 +257,7 @@ export type Base = { kind: 'local' | 'remote'; at: string };
 
 /** A file path of a resource, resolved against the base; null with a problem when it is unsafe. */
 function resolvePath(p: string, base: Base, at: PropertyKey[], problems: Problems): string | null {
-  if (/^(https|s3):\/\//.test(p)) return p;
+  if (isRemoteUri(p)) return p;
   if (/^[a-z][a-z0-9+.-]*:/i.test(p)) {
     problems.add(at, `${JSON.stringify(p)}: only relative paths, https:// and s3:// URLs are read`);
     return null;
@@ -418,15 +426,11 @@ function readSchema(raw: unknown, dialect: Dialect, at: PropertyKey[], problems:
   }
   const missing = valuesOf(s.missingValues ?? ['']);
   const fields = s.fields.map((f, i) => readField(f, missing, dialect, [...at, 'fields', i], problems));
-  fields.forEach((f, i) => {
-    if (
-      taken(
-        s.fields.slice(0, i).map((g) => g.name),
-        f.name,
-      )
-    )
-      problems.add([...at, 'fields', i, 'name'], `${JSON.stringify(f.name)} is used twice (case aside)`);
-  });
+  refuseRepeats(
+    fields.map((f) => f.name),
+    (i) => [...at, 'fields', i, 'name'],
+    problems,
+  );
   const names = new Set(fields.map((f) => f.name));
   const key = (k: string | string[] | undefined, where: PropertyKey[]) => {
     const list = typeof k === 'string' ? [k] : (k ?? []);
@@ -583,10 +587,7 @@ export async function readDescriptor(
     }
   }
   const names = tables.map((t) => t.name);
-  names.forEach((n, i) => {
-    if (taken(names.slice(0, i), n))
-      problems.add(['resources', i, 'name'], `${JSON.stringify(n)} is used twice (case aside)`);
-  });
+  refuseRepeats(names, (i) => ['resources', i, 'name'], problems);
   const views = (p!['censusEtl:views'] ?? []).flatMap(
     (v, i) => readView(v, ['censusEtl:views', i], problems) ?? [],
   );

@@ -16,7 +16,7 @@ import { UsageError } from '../shared/errors.ts';
 import { redact } from '../shared/redact.ts';
 import { withRetry, type RetryPolicy } from '../shared/retry.ts';
 import { plainTimeout, s3Client } from '../shared/s3.ts';
-import { parseS3Uri, redactUri } from '../shared/uri.ts';
+import { isRemoteUri, parseS3Uri, redactUri } from '../shared/uri.ts';
 import { splitFields, syntaxOf } from './parse.ts';
 import { RecordScanner, type RecordSpan } from './records.ts';
 import type { StageInfo } from '../steps.ts';
@@ -309,7 +309,7 @@ export async function stageSources(
       const [algorithm, expected] = source.hash ? source.hash.split(':') : [null, null];
       // What logs, messages and the database show: a signed URL's signature stays out of them.
       const uri = redactUri(source.uri);
-      const remote = /^(https|s3):\/\//.test(source.uri);
+      const remote = isRemoteUri(source.uri);
       let file = source.uri;
       const print = (f: string) => fingerprint(f, table, o.maxRecordBytes, algorithm);
       if (remote) {

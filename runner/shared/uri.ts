@@ -13,6 +13,9 @@ export function parseS3Uri(uri: string): S3Location {
   return { bucket: m[1], key: m[2] };
 }
 
+/** Whether a location is remote (https:// or s3://) rather than a local path. */
+export const isRemoteUri = (uri: string) => /^(https|s3):\/\//.test(uri);
+
 export const s3Uri = ({ bucket, key }: S3Location) => `s3://${bucket}/${key}`;
 
 /** A prefix key with its final "/" ("" stays the bucket's root). */

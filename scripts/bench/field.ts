@@ -74,6 +74,25 @@ export type LoaderRun = {
   rows: number;
 };
 
+/** Each loader's best round, with the highest peak RSS of its rounds, in the order they first ran. */
+export function bestRounds<T extends { name: string; rowsPerS: number; peakRssMb: number }>(
+  runs: readonly T[],
+): T[] {
+  return [...new Set(runs.map((r) => r.name))].map((name) => {
+    const all = runs.filter((r) => r.name === name);
+    const top = all.reduce((a, b) => (b.rowsPerS > a.rowsPerS ? b : a));
+    return { ...top, peakRssMb: Math.max(...all.map((r) => r.peakRssMb)) };
+  });
+}
+
+/** The loaders not run here, and why. */
+export const skippedOf = (peers: readonly { name: string; skipped?: string }[]) =>
+  peers.flatMap((p) => (p.skipped ? [{ name: p.name, why: p.skipped }] : []));
+
+/** Per-batch milliseconds (read + clean + insert + checkpoint + commit), from census-etl's log lines. */
+export const batchMsOf = (log: string) =>
+  [...log.matchAll(/ batch \d+\/\d+: .*\| ([\d.]+) ms/g)].map((m) => Number(m[1]));
+
 export async function checked(p: Promise<Proc>, what: string): Promise<Proc> {
   const r = await p;
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-500)}`);

@@ -11,7 +11,16 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FILES } from '../../runner/dataset/adult.ts';
 import { postgresBin, startPostgres } from '../../test/support/postgres.ts';
-import { checked, findPython, measure, type LoaderRun, type Proc } from './field.ts';
+import {
+  batchMsOf,
+  bestRounds,
+  checked,
+  findPython,
+  measure,
+  skippedOf,
+  type LoaderRun,
+  type Proc,
+} from './field.ts';
 
 export type PostgresField = {
   loaders: LoaderRun[];
@@ -126,23 +135,11 @@ export async function postgresField(
           cpuS,
           rows,
         });
-        if (peer.name.startsWith('census-etl')) {
-          batchMs.push(
-            ...[...p.stdout.matchAll(/ batch \d+\/\d+: .*\| ([\d.]+) ms/g)].map((m) => Number(m[1])),
-          );
-        }
+        if (peer.name.startsWith('census-etl')) batchMs.push(...batchMsOf(p.stdout));
       }
     }
   } finally {
     cluster.stop();
   }
-  const loaders = peers
-    .filter((p) => !p.skipped)
-    .map((peer) => {
-      const all = runs.filter((r) => r.name === peer.name);
-      const best = all.reduce((a, b) => (b.rowsPerS > a.rowsPerS ? b : a));
-      return { ...best, peakRssMb: Math.max(...all.map((r) => r.peakRssMb)) };
-    });
-  const skipped = peers.flatMap((p) => (p.skipped ? [{ name: p.name, why: p.skipped }] : []));
-  return { loaders, skipped, batchMs };
+  return { loaders: bestRounds(runs), skipped: skippedOf(peers), batchMs };
 }

@@ -1,6 +1,7 @@
 /**
  * The SQLite destination: one file, WAL, the run lock on a side file, the schema created or
- * upgraded on open, and rows inserted as multi-row INSERTs in the batch's transaction.
+ * upgraded on open, and rows inserted packed (dataset/packing.ts), a multi-row INSERT taking
+ * them apart, in the batch's transaction.
  */
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -27,8 +28,8 @@ const CHECK = new Set(['SQLITE_CONSTRAINT_CHECK', 'SQLITE_CONSTRAINT_NOTNULL', '
 const MAX_ROWS_PER_INSERT = 100;
 
 /** better-sqlite3 binds no booleans and no undefined. */
-const bindable = (params: readonly unknown[] = []) =>
-  params.map((v) => (typeof v === 'boolean' ? Number(v) : v === undefined ? null : v));
+const bindableValue = (v: unknown) => (typeof v === 'boolean' ? Number(v) : v === undefined ? null : v);
+const bindable = (params: readonly unknown[] = []) => params.map(bindableValue);
 
 /** SQL giving field `i` back from a row's parameters: `column2` the packed number, loose ones after. */
 function fieldSql(table: Table, p: Packing, i: number): string {
@@ -115,30 +116,24 @@ function destination(db: DB, display: string): Destination {
       const width = 2 + p.loose.length; // per row: the line, the packed number, the loose values
       const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(32000 / width)));
       const params: unknown[] = [];
-      // One statement per block and row count: the block's source goes in as two parameters.
-      const flush = (block: RowBlock) => {
+      // Per block, its source first (two parameters, kept from one statement to the next).
+      const flush = () => {
         const rows = (params.length - 2) / width;
         const key = `${table.name}\n${rows}`;
         let insert = inserts.get(key);
         if (!insert) inserts.set(key, (insert = db.prepare(packedInsert(table, p, rows))));
         insert.run(params);
         params.length = 2;
-        params[0] = rowid(block.sourceNo, 0);
-        params[1] = block.source;
       };
       for (const block of blocks) {
         params.length = 0;
         params.push(rowid(block.sourceNo, 0), block.source);
-        const n = block.lines.length;
-        for (let r = 0, v = 0; r < n; r++) {
+        for (let r = 0, v = 0; r < block.lines.length; r++) {
           params.push(block.lines[r], block.packed[r]);
-          for (let k = 0; k < p.loose.length; k++, v++) {
-            const value = block.values[v];
-            params.push(typeof value === 'boolean' ? Number(value) : value);
-          }
-          if (params.length - 2 === perInsert * width) flush(block);
+          for (let k = 0; k < p.loose.length; k++) params.push(bindableValue(block.values[v++]));
+          if (params.length - 2 === perInsert * width) flush();
         }
-        if (params.length > 2) flush(block);
+        if (params.length > 2) flush();
       }
     },
     isUniqueViolation: (e) => UNIQUE.has((e as { code?: string }).code ?? ''),

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import type { Dataset, Value } from '../../../runner/dataset/model.ts';
+import type { Dataset, Dialect, Value } from '../../../runner/dataset/model.ts';
 import {
   MAX_FIELDS,
   QUARANTINE,
@@ -24,7 +24,7 @@ import {
   csvFields,
   syntaxOf,
 } from '../../../runner/extract/parse.ts';
-import { RecordScanner, type RecordSpan } from '../../../runner/extract/records.ts';
+import { RecordScanner } from '../../../runner/extract/records.ts';
 import { stageSources, type StagedSource } from '../../../runner/extract/sources.ts';
 import { resolveParams } from '../../../runner/params.ts';
 import { runJob } from '../../../runner/pipeline.ts';
@@ -357,6 +357,18 @@ test('a run over a file whose last record leaves a quote open completes, it quar
   );
 });
 
+/** The records the scanner finds in `text`, as the parser threads see them (no line end). */
+function scannedRecords(d: Dialect, text: string): string[] {
+  const bytes = Buffer.from(text);
+  const records: string[] = [];
+  const scanner = new RecordScanner(syntaxOf(d, 1 << 20), (r) =>
+    records.push(bytes.toString('utf8', r.start, r.end).replace(/\r?\n$/, '')),
+  );
+  scanner.push(bytes, 0);
+  scanner.finish(bytes.length);
+  return records;
+}
+
 test('a record quoted the regular way is split as csv-parse splits it; others go to csv-parse', async () => {
   const base = (await oneTable([{ name: 'a' }])).tables[0].dialect;
   const unit = fc.constantFrom('a', ',', ';', '"', '\\', '\n', ' ', 'é');
@@ -368,15 +380,7 @@ test('a record quoted the regular way is split as csv-parse splits it; others go
       fc.boolean(),
       (text, delimiter, dq) => {
         const d = { ...base, delimiter, doubleQuote: dq };
-        // The records as the parser threads see them: found by the scanner, with a quote in them.
-        const bytes = Buffer.from(text);
-        const records: string[] = [];
-        const scanner = new RecordScanner(syntaxOf(d, 1 << 20), (r) =>
-          records.push(bytes.toString('utf8', r.start, r.end).replace(/\r?\n$/, '')),
-        );
-        scanner.push(bytes, 0);
-        scanner.finish(bytes.length);
-        for (const record of records.filter((r) => r.includes('"'))) {
+        for (const record of scannedRecords(d, text).filter((r) => r.includes('"'))) {
           const fields = quotedFields(d, record);
           if (fields === null) continue;
           fast++;
@@ -403,13 +407,7 @@ test('RecordScanner and csv-parse agree: a record the scanner finds is one recor
       fc.constantFrom(null, '\\'),
       (text, delimiter, skipInitialSpace, escapeChar) => {
         const d = { ...base, delimiter, skipInitialSpace, escapeChar, doubleQuote: escapeChar === null };
-        const spans: RecordSpan[] = [];
-        const scanner = new RecordScanner(syntaxOf(d, 1 << 20), (r) => spans.push(r));
-        const bytes = Buffer.from(text);
-        scanner.push(bytes, 0);
-        scanner.finish(bytes.length);
-        for (const r of spans) {
-          const record = bytes.toString('utf8', r.start, r.end).replace(/\r?\n$/, '');
+        for (const record of scannedRecords(d, text)) {
           const fields = splitFields(d, record);
           assert.ok(!/^quoting makes/.test(String(fields)), `${JSON.stringify(record)}: ${String(fields)}`);
         }
