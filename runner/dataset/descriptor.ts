@@ -24,8 +24,10 @@ const ownName = (name: string) => taken(OWN_TABLES, name) || taken(OWN_VIEWS, na
 
 /** Each name that repeats an earlier one of `names` (case aside), said at its own index. */
 function refuseRepeats(names: readonly string[], at: (i: number) => PropertyKey[], problems: Problems) {
+  const seen = new Set<string>(); // lower case: one pass, however many fields a descriptor lists
   names.forEach((n, i) => {
-    if (taken(names.slice(0, i), n)) problems.add(at(i), `${JSON.stringify(n)} is used twice (case aside)`);
+    if (seen.has(n.toLowerCase())) problems.add(at(i), `${JSON.stringify(n)} is used twice (case aside)`);
+    seen.add(n.toLowerCase());
   });
 }
 
