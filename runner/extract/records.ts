@@ -75,6 +75,9 @@ export class RecordScanner {
     const { quote, escape, maxBytes } = this.syntax;
     let i = 0;
     const n = chunk.length;
+    // The chunk's next quote at or after i, kept: searched again only once passed (-1: no more).
+    // Searching at every line end scanned to the chunk's end per record where quotes are rare.
+    let quoteAt = quote >= 0 ? -2 : -1;
     while (i < n) {
       if (this.escaped) {
         this.escaped = false;
@@ -87,10 +90,8 @@ export class RecordScanner {
         // Outside quotes: jump to the next line end or quote.
         let stop = chunk.indexOf(NEWLINE, i);
         if (stop === -1) stop = n;
-        if (quote >= 0) {
-          const qAt = chunk.indexOf(quote, i);
-          if (qAt !== -1 && qAt < stop) stop = qAt;
-        }
+        if (quoteAt !== -1 && quoteAt < i) quoteAt = chunk.indexOf(quote, i);
+        if (quoteAt !== -1 && quoteAt < stop) stop = quoteAt;
         if (stop === n) {
           this.openable = this.opensAt(chunk, i, n);
           return;

@@ -4,6 +4,7 @@
  * a batch's transaction) is written once over this (sql-store.ts, batch.ts, status.ts).
  */
 import type { Table } from '../dataset/model.ts';
+import type { ChecksumPage } from './checksum.ts';
 import type { SqlKind } from './schema.ts';
 import type { RowBlock } from './store.ts';
 
@@ -21,6 +22,8 @@ export interface Database {
   savepoint<T>(work: () => Promise<T>): Promise<T>;
   /** Inserts rows of one table, inside the caller's transaction, the fastest way it knows. */
   insertRows(table: Table, blocks: readonly RowBlock[]): Promise<void>;
+  /** The checksum's text of the rows after a rowid, where the database builds it faster itself. */
+  checksumPage?(table: Table, after: number): Promise<ChecksumPage>;
   /** Whether an error is a UNIQUE key's violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error is a CHECK or NOT NULL constraint's violation (the cleaner missed it). */

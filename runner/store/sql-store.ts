@@ -2,12 +2,11 @@
  * The Store over a destination's Database: the sources registry, the run's identity and
  * lifecycle, batches, status, reads and checksums, written once for both databases.
  */
-import { createHash } from 'node:crypto';
 import type { Dataset, Table } from '../dataset/model.ts';
 import { UsageError } from '../shared/errors.ts';
 import { LOCAL_RELEASE, runId } from '../publish/results.ts';
-import { q } from '../shared/sql.ts';
 import type { Database } from './database.ts';
+import { tableChecksum } from './checksum.ts';
 import { writeBatch } from './batch.ts';
 import { readStatus } from './status.ts';
 import type { Batch, Committed, RunIdentity, SourceProgress, SourceRecord, Status, Store } from './store.ts';
@@ -16,17 +15,6 @@ import type { Batch, Committed, RunIdentity, SourceProgress, SourceRecord, Statu
 function startingNow(release: string): { id: string; startedAt: string } {
   const startedAt = new Date();
   return { id: runId(startedAt, release), startedAt: startedAt.toISOString() };
-}
-
-/** Rows a checksum reads at a time: memory stays bounded whatever the table's size. */
-const PAGE = 10_000;
-
-/** A value as the checksum hashes it: the same text whichever database gave it back. */
-function canonical(type: Table['fields'][number]['type'], v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  if (type === 'boolean') return v === true || v === 1 || v === '1' || v === 't' ? 'true' : 'false';
-  if (type === 'integer' || type === 'year' || type === 'number') return String(Number(v));
-  return String(v);
 }
 
 export class SqlStore implements Store {
@@ -150,31 +138,7 @@ export class SqlStore implements Store {
 
   async checksums(): Promise<Record<string, { rows: number; sha256: string }>> {
     const out: Record<string, { rows: number; sha256: string }> = {};
-    for (const t of this.dataset.tables) {
-      const columns = [...t.fields.map((f) => f.name), t.lineage.source, t.lineage.line];
-      const types = [...t.fields.map((f) => f.type), 'string' as const, 'integer' as const];
-      const hash = createHash('sha256');
-      let rows = 0;
-      for (let after = -1; ;) {
-        const page = await this.db.all<Record<string, unknown>>(
-          `SELECT rowid AS "__rowid", ${columns.map(q).join(', ')} FROM ${q(t.name)} ` +
-            `WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`,
-          [after],
-        );
-        // One line a row, hashed a page at a time (one update per row cost a third of the time).
-        let text = '';
-        const line = new Array<string | null>(columns.length);
-        for (const row of page) {
-          for (let i = 0; i < columns.length; i++) line[i] = canonical(types[i], row[columns[i]]);
-          text += `${JSON.stringify(line)}\n`;
-        }
-        hash.update(text);
-        rows += page.length;
-        if (page.length < PAGE) break;
-        after = Number(page.at(-1)!.__rowid);
-      }
-      out[t.name] = { rows, sha256: hash.digest('hex') };
-    }
+    for (const t of this.dataset.tables) out[t.name] = await tableChecksum(this.db, t);
     return out;
   }
 
