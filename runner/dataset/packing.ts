@@ -71,21 +71,25 @@ function packingFor(fields: readonly Field[]): Packing {
   return { digits, loose, top };
 }
 
+/** A packed field's code for each of its values (0 for NULL); a value without one is a bug, said loudly. */
+export function coder(d: Digit): (v: Value) => number {
+  const codes = d.values ? new Map(d.values.map((v, i) => [v, i + 1])) : null;
+  return (v) => {
+    if (v === null) return 0;
+    const code = codes ? codes.get(v) : (v as number) - d.min + 1;
+    // The cleaner let only the field's values through: anything else is a bug.
+    if (!(code! >= 1 && code! < d.radix)) throw new Error(`field ${d.field + 1}: ${v} has no code`);
+    return code!;
+  };
+}
+
 /** Writes rows as packed numbers and loose values; a packing's codes are looked up once. */
 export function packer(p: Packing): (row: readonly Value[], at: number, loose: Value[]) => number {
-  const index = p.digits.map((d) => (d.values ? new Map(d.values.map((v, i) => [v, i + 1])) : null));
+  const codes = p.digits.map(coder);
   return (row, at, loose) => {
     let packed = 0;
-    for (let k = 0; k < p.digits.length; k++) {
-      const d = p.digits[k];
-      const v = row[at + d.field];
-      if (v === null) continue;
-      const codes = index[k];
-      const code = codes ? codes.get(v) : (v as number) - d.min + 1;
-      // The cleaner let only the field's values through: anything else is a bug, said loudly.
-      if (!(code! >= 1 && code! < d.radix)) throw new Error(`field ${d.field + 1}: ${v} has no code`);
-      packed += code! * d.place;
-    }
+    for (let k = 0; k < p.digits.length; k++)
+      packed += codes[k](row[at + p.digits[k].field]) * p.digits[k].place;
     for (const i of p.loose) loose.push(row[at + i]);
     return packed;
   };

@@ -8,8 +8,8 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Dialect, Table, Value } from '../dataset/model.ts';
-import { packer, packingOf } from '../dataset/packing.ts';
-import { cleanerFor, type Cleaner } from './clean.ts';
+import { packingOf } from '../dataset/packing.ts';
+import { packingCleanerFor } from './clean.ts';
 import { RecordScanner, type RecordSyntax } from './records.ts';
 
 export const ROW = 0;
@@ -193,25 +193,19 @@ export function readFileRange(file: string, from: number, length: number): Buffe
   }
 }
 
-/** What a thread needs per table, made once: the cleaner and the packer. */
-const prepared = new WeakMap<Table, { clean: Cleaner; pack: ReturnType<typeof packer>; width: number }>();
-const preparedFor = (table: Table) => {
-  let p = prepared.get(table);
-  if (!p) {
-    const packing = packingOf(table);
-    prepared.set(
-      table,
-      (p = { clean: cleanerFor(table), pack: packer(packing), width: packing.loose.length }),
-    );
-  }
-  return p;
+/** Each table's cleaner, made once per thread: it keeps codes it has seen. */
+const cleaners = new WeakMap<Table, ReturnType<typeof packingCleanerFor>>();
+const cleanerOf = (table: Table) => {
+  let clean = cleaners.get(table);
+  if (!clean) cleaners.set(table, (clean = packingCleanerFor(table)));
+  return clean;
 };
 
 /** Parses the records of `job`'s range; `maxBytes` is the record limit staging used. */
 export function parseRange(table: Table, job: RangeJob, maxBytes: number): ParsedRecords {
   const d = table.dialect;
-  const { clean, pack, width } = preparedFor(table);
-  const row: Value[] = new Array(table.fields.length);
+  const clean = cleanerOf(table);
+  const width = packingOf(table).loose.length;
   const packed: number[] = [];
   const ends: number[] = [];
   const lines: number[] = [];
@@ -262,14 +256,14 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
           return;
         }
         const fields = splitFields(d, text);
-        const reason = typeof fields === 'string' ? fields : clean(fields, row, 0);
-        if (reason === null) {
+        const outcome = typeof fields === 'string' ? fields : clean(fields, values);
+        if (typeof outcome === 'number') {
           kinds.push(ROW);
-          packed.push(pack(row, 0, values));
+          packed.push(outcome);
           return;
         }
         kinds.push(QUARANTINE);
-        reasons.push(reason);
+        reasons.push(outcome);
         raws.push(text.length > RAW_BYTES ? `${text.slice(0, RAW_BYTES)}…` : text);
       },
       job.from,

@@ -1,14 +1,15 @@
 /**
- * Cleaning (cleanerFor): one record's fields to typed values, or the reason to quarantine it,
- * naming each field at fault, its value and the rule it breaks. On Adult's built-in table, and
- * on a small table described by hand for the rules Adult does not use.
+ * Cleaning (cleanerFor; packingCleanerFor packs as it cleans): one record's fields to typed values,
+ * or the reason to quarantine it, naming each field at fault, its value and the rule it breaks. On
+ * Adult's built-in table, and on a small table described by hand for the rules Adult does not use.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Table, Value } from '../../../runner/dataset/model.ts';
 import fc from 'fast-check';
 import { brokenConstraint, castText, isInvalid } from '../../../runner/dataset/types.ts';
-import { cleanerFor, fastCastFor } from '../../../runner/extract/clean.ts';
+import { packer, packingOf } from '../../../runner/dataset/packing.ts';
+import { cleanerFor, fastCastFor, packingCleanerFor } from '../../../runner/extract/clean.ts';
 import { splitFields } from '../../../runner/extract/parse.ts';
 import { adult, oneTable, tableOf } from '../../support/dataset.ts';
 
@@ -246,4 +247,48 @@ test('the fast path gives what the full check gives for every text it takes', as
   assert.equal(fastCastFor(workclass)!('Private'), 'Private');
   assert.equal(fastCastFor(workclass)!('Public'), undefined);
   assert.equal(fastCastFor(hand.tables[0].fields[5]), null, 'maxLength: no fast path');
+});
+
+test('cleaning and packing in one pass equals cleaning then packing, codes kept or not', async () => {
+  const hand = await oneTable([
+    { name: 'code', type: 'string', constraints: { enum: ['A1', 'b 2', '0'], required: true } },
+    { name: 'flag', type: 'boolean', trueValues: ['y'], falseValues: ['n'] },
+    { name: 'small', type: 'integer', constraints: { minimum: -5, maximum: 120 } },
+    { name: 'free', type: 'string' },
+    { name: 'n', type: 'integer' },
+  ]);
+  for (const table of [ADULT, hand.tables[0]]) {
+    const packing = packingOf(table);
+    assert.ok(packing.digits.length > 0 && packing.loose.length > 0, table.name);
+    const texts = table.fields.map((f) =>
+      fc.oneof(
+        fc.constantFrom(...(f.enum ?? []).map(String), ...f.missingValues, 'y', 'n', '7', '-6', '121', 'x'),
+        fc.string({ unit: fc.constantFrom('0', '1', '-', ' ', 'A', 'y'), maxLength: 4 }),
+      ),
+    );
+    const once = packingCleanerFor(table);
+    const pack = packer(packing);
+    // Records repeat: the second time a text comes, its code is the one kept.
+    const records = fc
+      .array(fc.tuple(...texts), { minLength: 1, maxLength: 40 })
+      .chain((rs) => fc.shuffledSubarray([...rs, ...rs], { minLength: 2 * rs.length }));
+    fc.assert(
+      fc.property(records, (rs) => {
+        for (const cellsOf of rs) {
+          const loose: Value[] = ['before'];
+          const got = once(cellsOf, loose);
+          const expected = clean(table, cellsOf);
+          if ('reason' in expected) {
+            assert.equal(got, expected.reason);
+            assert.deepEqual(loose, ['before'], 'a quarantined record leaves no loose value');
+          } else {
+            const wanted: Value[] = ['before'];
+            assert.equal(got, pack(expected.values, 0, wanted));
+            assert.deepEqual(loose, wanted);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  }
 });
