@@ -80,6 +80,18 @@ test('SQLite builds the text JavaScript builds from the rows, for any value of a
   }
 });
 
+test('the text is as docs/cli.md defines it: a JSON array of strings or null, a line a row', async () => {
+  const t = await emptyTable();
+  try {
+    t.fill([['a "b"', 1, 0.1, true, '2026-12-06', 2026, null]]);
+    const line = '["a \\"b\\"","1","0.1","true","2026-12-06","2026",null,"x.csv","0"]\n';
+    assert.equal((await t.destination.checksumPage!(t.table, -1)).text, line);
+    assert.equal((await checksumPageOfRows(t.destination, t.table, -1)).text, line);
+  } finally {
+    t.close();
+  }
+});
+
 test('a checksum over several pages is the same whichever side builds the text', async () => {
   const t = await emptyTable();
   try {
