@@ -104,7 +104,8 @@ const fieldShape = z
     trueValues: strings.optional(),
     falseValues: strings.optional(),
     decimalChar: z.string().min(1).optional(),
-    groupChar: z.string().min(1).optional(),
+    // "" is no grouping, as the official profile allows and v1 descriptors write it.
+    groupChar: z.string().optional(),
     bareNumber: z.boolean().optional(),
     categories: z
       .array(z.union([z.string(), z.number(), z.object({ value: z.unknown() }).loose()]))
@@ -376,7 +377,7 @@ function readField(
     trueValues: raw.trueValues ?? ['true', 'True', 'TRUE', '1'],
     falseValues: raw.falseValues ?? ['false', 'False', 'FALSE', '0'],
     decimalChar: raw.decimalChar ?? '.',
-    groupChar: raw.groupChar ?? null,
+    groupChar: raw.groupChar || null,
     bareNumber: raw.bareNumber ?? true,
     dropSuffix: raw['censusEtl:dropSuffix'] ?? null,
   };

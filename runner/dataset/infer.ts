@@ -299,6 +299,8 @@ const KINDS: Kind[] = [
   kind('datetime', null),
   // "2024-03-01 10:00" and such, as people write them: ISO 8601 less its T or its seconds.
   kind('datetime', 'any', (t) => WITH_TIME.test(t)),
+  // A time of day as the standard writes it (hh:mm:ss); "10:30" and such stay text.
+  kind('time', null),
 ];
 
 /** What the values of one column say about its field. */

@@ -115,3 +115,26 @@ test('relative paths under an s3:// descriptor are keys as written (no percent-e
     ],
   );
 });
+
+test('a v1 descriptor as published reads: profile, csvddfVersion, groupChar "", an MD5 hash', async () => {
+  const { dataset } = await read({
+    profile: 'tabular-data-package',
+    licenses: [{ name: 'ODC-PDDL-1.0', path: 'http://opendatacommons.org/licenses/pddl/' }],
+    resources: [
+      {
+        name: 'r',
+        path: 'r.csv',
+        profile: 'tabular-data-resource',
+        encoding: 'UTF-8',
+        hash: 'ceca848def1c81e66ce8415faa8970af',
+        dialect: { caseSensitiveHeader: false, csvddfVersion: 1.2, lineTerminator: '\r\n' },
+        schema: {
+          fields: [{ name: 'n', type: 'number', format: 'default', decimalChar: '.', groupChar: '' }],
+        },
+      },
+    ],
+  });
+  const [t] = dataset.tables;
+  assert.equal(t.fields[0].groupChar, null);
+  assert.equal(t.files[0].hash, 'md5:ceca848def1c81e66ce8415faa8970af');
+});

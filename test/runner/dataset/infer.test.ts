@@ -383,7 +383,7 @@ test('header names: empty and repeated ones made unique, clear of the columns ce
 
 test('types, conservatively: codes, NaN, integers past 2^53, NA as missing, a few strays', async () => {
   const dir = tempDir();
-  const rows = ['zip,ratio,big,count,mostly,flag,seen_at,day'];
+  const rows = ['zip,ratio,big,count,mostly,flag,seen_at,day,opens,short'];
   for (let i = 0; i < 200; i++) {
     rows.push(
       [
@@ -395,6 +395,8 @@ test('types, conservatively: codes, NaN, integers past 2^53, NA as missing, a fe
         i % 2 ? 'TRUE' : 'false',
         `2024-03-${String(1 + (i % 28)).padStart(2, '0')} 10:${String(i % 60).padStart(2, '0')}`,
         `2024-03-${String(1 + (i % 28)).padStart(2, '0')}`,
+        `${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:05`,
+        `${String(i % 24).padStart(2, '0')}:30`,
       ].join(','),
     );
   }
@@ -409,6 +411,8 @@ test('types, conservatively: codes, NaN, integers past 2^53, NA as missing, a fe
     { name: 'flag', type: 'boolean', constraints: { required: true } },
     { name: 'seen_at', type: 'datetime', format: 'any', constraints: { required: true } },
     { name: 'day', type: 'date', constraints: { required: true } },
+    { name: 'opens', type: 'time', constraints: { required: true } },
+    { name: 'short', type: 'string', constraints: { required: true } },
   ]);
   assert.deepEqual(notes.slice(1, 6), [
     'mixed: field "zip": text, as values have leading zeros (e.g. "02134"), as codes do',
