@@ -288,6 +288,34 @@ function readHash(text: string, at: PropertyKey[], problems: Problems): string |
   return `${algorithm}:${m[2].toLowerCase()}`;
 }
 
+/**
+ * The encodings whose bytes keep ASCII's, one byte a character (WHATWG names): records are found
+ * in a file's bytes before they are decoded, so multi-byte encodings other than UTF-8 cannot be.
+ */
+const SINGLE_BYTE = new Set([
+  ...'ibm866 koi8-r koi8-u macintosh x-mac-cyrillic iso-8859-8-i windows-874'.split(' '),
+  ...[2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16].map((n) => `iso-8859-${n}`),
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => `windows-125${n}`),
+]);
+
+/** A resource's encoding by its WHATWG name (latin1 is read as windows-1252, as browsers read it). */
+function readEncoding(label: string | undefined, at: PropertyKey[], problems: Problems): string {
+  if (label === undefined || /^(utf-?8(-sig)?|us-ascii|ascii)$/i.test(label)) return 'utf-8';
+  let name: string | null = null;
+  try {
+    name = new TextDecoder(label).encoding;
+  } catch {
+    // Not a label the Encoding Standard knows: refused below.
+  }
+  if (name === 'utf-8' || (name !== null && SINGLE_BYTE.has(name))) return name;
+  problems.add(
+    at,
+    `${JSON.stringify(label)}: census-etl reads UTF-8 and single-byte encodings (windows-1252, ` +
+      'iso-8859-15, koi8-r…); convert the files to UTF-8 first (iconv -t UTF-8)',
+  );
+  return 'utf-8';
+}
+
 function readDialect(raw: unknown, at: PropertyKey[], problems: Problems): Dialect {
   const d = parse(dialectShape, raw ?? {}, at, problems) ?? {};
   checkKeys(raw, Object.keys(dialectShape.shape), at, problems);
@@ -485,12 +513,7 @@ async function readTable(
       `${JSON.stringify(r.format)}: census-etl reads delimited text (csv, tsv)`,
     );
   }
-  if (r.encoding && !/^(utf-?8(-sig)?|us-ascii|ascii)$/i.test(r.encoding)) {
-    problems.add(
-      [...at, 'encoding'],
-      `${JSON.stringify(r.encoding)}: census-etl reads UTF-8; convert the files first`,
-    );
-  }
+  const encoding = readEncoding(r.encoding, [...at, 'encoding'], problems);
   if (r.path === undefined) problems.add([...at, 'path'], 'is required: the CSV files of the resource');
   const paths = typeof r.path === 'string' ? [r.path] : (r.path ?? []);
   const hashes = r['censusEtl:hashes'];
@@ -511,6 +534,16 @@ async function readTable(
   const tsv = format === 'tsv' ? { delimiter: '\t' } : {};
   const dialectRaw = await inlineOrFile(r.dialect, base, [...at, 'dialect'], problems, readJson);
   const dialect = readDialect({ ...tsv, ...(dialectRaw as object) }, [...at, 'dialect'], problems);
+  if (encoding !== 'utf-8') {
+    for (const key of ['delimiter', 'commentChar'] as const) {
+      if (/[^\x00-\x7f]/.test(dialect[key] ?? '')) {
+        problems.add(
+          [...at, 'dialect', key],
+          `census-etl reads an ASCII character here in ${encoding} files`,
+        );
+      }
+    }
+  }
   if (r.schema === undefined) problems.add([...at, 'schema'], 'is required: census-etl types every column');
   const schemaRaw = await inlineOrFile(r.schema, base, [...at, 'schema'], problems, readJson);
   const schema = schemaRaw === undefined ? null : readSchema(schemaRaw, dialect, [...at, 'schema'], problems);
@@ -531,7 +564,7 @@ async function readTable(
       `${JSON.stringify(r.name)} is a table census-etl keeps for itself: rename the resource`,
     );
   }
-  const table: Table = { name: r.name, title: r.title ?? null, files, dialect, lineage, ...schema };
+  const table: Table = { name: r.name, title: r.title ?? null, files, encoding, dialect, lineage, ...schema };
   // The resource as one document: a schema or dialect given as a path is read into it.
   const inlined = { ...(raw as object), ...(dialectRaw === undefined ? {} : { dialect: dialectRaw }) };
   return { table, resource: { ...inlined, schema: schemaRaw } };

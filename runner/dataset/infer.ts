@@ -58,8 +58,18 @@ const quoted = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}â
 // ---------------------------------------------------------------------------------------------
 // Reading: a bounded sample, the whole file's hash.
 
-/** The start of a file as text: whole lines only, checked to be UTF-8, without its BOM. */
-type Sample = { text: string; sampled: number; size: number; whole: boolean };
+/**
+ * The start of a file as text: whole lines only, without its BOM; UTF-8 when it is, else read as
+ * windows-1252 (`nonUtf8Line` says where it stopped being UTF-8).
+ */
+type Sample = {
+  text: string;
+  sampled: number;
+  size: number;
+  whole: boolean;
+  encoding: 'utf-8' | 'windows-1252';
+  nonUtf8Line: number | null;
+};
 
 const BOMS: [string, number[]][] = [
   ['UTF-32', [0xff, 0xfe, 0x00, 0x00]],
@@ -130,13 +140,14 @@ async function readSample(file: string, sampleBytes: number): Promise<Sample> {
     }
     bytes = bytes.subarray(0, end + 1);
   }
+  const sampled = bytes.length;
   if (!isUtf8(bytes)) {
-    throw new UsageError(
-      `${file}: not UTF-8 (line ${count(firstNonUtf8Line(bytes))} is not): ` +
-        'census-etl reads UTF-8; convert it first (e.g. iconv -f LATIN1 -t UTF-8)',
-    );
+    // The most common encoding of files that are not UTF-8; a note says to check it.
+    const text = new TextDecoder('windows-1252').decode(bytes);
+    return { text, sampled, size, whole, encoding: 'windows-1252', nonUtf8Line: firstNonUtf8Line(bytes) };
   }
-  return { text: bytes.toString('utf8').replace(/^\uFEFF/, ''), sampled: bytes.length, size, whole };
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  return { text, sampled, size, whole, encoding: 'utf-8', nonUtf8Line: null };
 }
 
 /** `sha256:<hex>` of the whole file, streamed (memory bounded by the stream's chunks). */
@@ -475,6 +486,12 @@ type FileFacts = { file: string; name: string; relPath: string; sample: Sample; 
 function inferResource(f: FileFacts): { resource: Record<string, unknown>; notes: string[] } {
   const notes: string[] = [];
   const { text, whole } = f.sample;
+  if (f.sample.nonUtf8Line !== null) {
+    notes.push(
+      `not UTF-8 (line ${count(f.sample.nonUtf8Line)} is not): read as windows-1252; ` +
+        "if it is another encoding (iso-8859-15, koi8-râ€¦), set the resource's encoding",
+    );
+  }
   const { best, tiedWith } = sniffDelimiter(f.file, text, whole);
   const { delimiter, fields: n } = best;
   const skipInitialSpace = n > 1 && spaceAfterEveryDelimiter(text, delimiter);
@@ -564,7 +581,7 @@ function inferResource(f: FileFacts): { resource: Record<string, unknown>; notes
     path: f.relPath,
     format: tsv ? 'tsv' : 'csv',
     mediatype: tsv ? 'text/tab-separated-values' : 'text/csv',
-    encoding: 'utf-8',
+    encoding: f.sample.encoding,
     bytes: f.sample.size,
     hash: f.hash,
     dialect,
@@ -625,7 +642,7 @@ function relativePath(file: string, outDir: string): string {
 /**
  * A starting descriptor for `files` (one resource each), and the notes a person should read:
  * every decision that was a guess. Throws a UsageError naming the file for a file that cannot
- * be one: missing, empty, UTF-16/32, not UTF-8, not delimited text, outside `outDir`.
+ * be one: missing, empty, UTF-16/32, not delimited text, outside `outDir`.
  */
 export async function inferDescriptor(files: string[], options: InferOptions = {}): Promise<Inferred> {
   const sampleBytes = options.sampleBytes ?? DEFAULT_SAMPLE_BYTES;

@@ -68,6 +68,8 @@ export type Table = {
   name: string;
   title: string | null;
   files: DataFile[];
+  /** The files' encoding as the WHATWG Encoding Standard names it: utf-8, or a single-byte one. */
+  encoding: string;
   dialect: Dialect;
   fields: Field[];
   /** Field names; enforced as UNIQUE and NOT NULL. */

@@ -4,13 +4,13 @@
  * run it; a range holds no state beyond where it starts, and comes back as arrays that cross
  * threads cheaply.
  */
-import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Dialect, Table, Value } from '../dataset/model.ts';
 import { packingOf } from '../dataset/packing.ts';
 import { packingCleanerFor } from './clean.ts';
 import { RecordScanner, type RecordSyntax } from './records.ts';
+import { decodingFor } from './text.ts';
 
 export const ROW = 0;
 export const QUARANTINE = 1;
@@ -86,9 +86,6 @@ function tooManyFields(d: Dialect, text: string): boolean {
   }
   return false;
 }
-
-// ignoreBOM: a byte order mark inside a file is text (staging skips the file's own).
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A record's text without its line end. */
 const withoutLineEnd = (text: string) =>
@@ -204,6 +201,7 @@ const cleanerOf = (table: Table) => {
 /** Parses the records of `job`'s range; `maxBytes` is the record limit staging used. */
 export function parseRange(table: Table, job: RangeJob, maxBytes: number): ParsedRecords {
   const d = table.dialect;
+  const text = decodingFor(table.encoding);
   const clean = cleanerOf(table);
   const width = packingOf(table).loose.length;
   const packed: number[] = [];
@@ -222,7 +220,7 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
     lines.push(job.line);
     kinds.push(QUARANTINE);
     reasons.push(`record of ${bytes} bytes is longer than the limit of ${maxBytes} (maxRecordBytes)`);
-    raws.push(`${head.toString('utf8')}…`);
+    raws.push(`${text.loose(head)}…`);
     let newlines = 0;
     // Its lines are counted from the file, a slice at a time: memory stays bounded.
     for (let at = job.from; at < job.until; at += 1 << 20) {
@@ -233,8 +231,8 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
     nextLine = job.line + newlines + (last === 10 ? 0 : 1);
   } else {
     const bytes = readFileRange(job.file, job.from, job.until - job.from);
-    // Checked once for the range; its records are decoded one by one only when it is not UTF-8.
-    const utf8 = isUtf8(bytes);
+    // UTF-8 is checked once for the range; its records are checked one by one only when it is not.
+    const checked = text.checkAll(bytes);
     const scanner = new RecordScanner(
       syntaxOf(d, maxBytes),
       (r) => {
@@ -242,20 +240,20 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
         lines.push(r.line);
         nextLine = r.line + r.lines;
         const body = bytes.subarray(r.start - job.from, r.end - job.from);
-        let text: string;
+        let line: string;
         try {
-          text = withoutLineEnd(utf8 ? body.toString('utf8') : decoder.decode(body));
+          line = withoutLineEnd(text.decode(body, checked));
         } catch {
           kinds.push(QUARANTINE);
-          reasons.push('not valid UTF-8');
-          raws.push(withoutLineEnd(body.toString('utf8')));
+          reasons.push(`not valid ${text.name}`);
+          raws.push(withoutLineEnd(text.loose(body)));
           return;
         }
-        if (r.start === job.headerAt || skipped(d, text)) {
+        if (r.start === job.headerAt || skipped(d, line)) {
           kinds.push(SKIP);
           return;
         }
-        const fields = splitFields(d, text);
+        const fields = splitFields(d, line);
         const outcome = typeof fields === 'string' ? fields : clean(fields, values);
         if (typeof outcome === 'number') {
           kinds.push(ROW);
@@ -264,7 +262,7 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
         }
         kinds.push(QUARANTINE);
         reasons.push(outcome);
-        raws.push(text.length > RAW_BYTES ? `${text.slice(0, RAW_BYTES)}…` : text);
+        raws.push(line.length > RAW_BYTES ? `${line.slice(0, RAW_BYTES)}…` : line);
       },
       job.from,
       job.line,

@@ -10,15 +10,15 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Dataset, Table } from '../dataset/model.ts';
 import { UsageError } from '../shared/errors.ts';
 import { redact } from '../shared/redact.ts';
 import { withRetry, type RetryPolicy } from '../shared/retry.ts';
-import { plainTimeout, s3Client } from '../shared/s3.ts';
+import { getObjectStream, plainTimeout } from '../shared/s3.ts';
 import { isRemoteUri, parseS3Uri, redactUri } from '../shared/uri.ts';
 import { splitFields, syntaxOf } from './parse.ts';
 import { RecordScanner, type RecordSpan } from './records.ts';
+import { decodingFor } from './text.ts';
 import type { StageInfo } from '../steps.ts';
 import { readFileRange } from './parse.ts';
 
@@ -214,9 +214,7 @@ async function download(
     quiet();
     let body: Readable;
     if (uri.startsWith('s3://')) {
-      const { bucket, key } = parseS3Uri(uri);
-      const get = new GetObjectCommand({ Bucket: bucket, Key: key });
-      body = (await s3Client(timeoutSeconds).send(get, { abortSignal: abort })).Body as Readable;
+      body = await getObjectStream(parseS3Uri(uri), { timeoutSeconds, signal: abort });
     } else {
       const res = await fetch(uri, { signal: abort });
       if (!res.ok || !res.body) throw new HttpError(res.status, res.statusText);
@@ -247,6 +245,7 @@ function checkHeader(
   maxBytes: number,
 ): number {
   const d = table.dialect;
+  const decoding = decodingFor(table.encoding);
   for (const range of ranges) {
     if (range.overlong) break;
     const bytes = readFileRange(file, range.from, range.until - range.from);
@@ -255,7 +254,8 @@ function checkHeader(
       syntaxOf(d, maxBytes),
       (r: RecordSpan) => {
         if (found) return;
-        const text = bytes.toString('utf8', r.start - range.from, r.end - range.from).replace(/\r?\n$/, '');
+        const body = bytes.subarray(r.start - range.from, r.end - range.from);
+        const text = decoding.loose(body).replace(/\r?\n$/, '');
         if (text.trim() === '' || (d.commentChar !== null && text.startsWith(d.commentChar))) return;
         found = { at: r.start, text };
       },

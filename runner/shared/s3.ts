@@ -3,17 +3,22 @@
  * AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL); with a custom endpoint they use
  * path-style addressing, which S3-compatible servers (MinIO, moto) need. Every request has
  * a timeout: an endpoint that accepts the connection and never answers fails the attempt.
+ * The SDK is loaded at the first call (about 35 MB): a local run never loads it.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RETRY } from './retry.ts';
 import type { S3Location } from './uri.ts';
+
+const sdk = () => import('@aws-sdk/client-s3');
 
 /** One client per timeout (in practice, one per run). */
 const clients = new Map<number, S3Client>();
 
-export function s3Client(timeoutSeconds = DEFAULT_RETRY.timeoutSeconds, env = process.env): S3Client {
+export async function s3Client(timeoutSeconds = DEFAULT_RETRY.timeoutSeconds, env = process.env) {
   let client = clients.get(timeoutSeconds);
   if (client) return client;
+  const { S3Client } = await sdk();
   const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
   const ms = timeoutSeconds * 1000;
   client = new S3Client({
@@ -46,13 +51,19 @@ export type PutOptions = S3CallOptions & { ifAbsent?: boolean };
 
 export async function getObjectBytes(loc: S3Location, o: GetOptions = {}): Promise<Buffer> {
   const Range = o.maxBytes === undefined ? undefined : `bytes=0-${o.maxBytes}`;
-  const get = new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range });
   try {
-    const out = await s3Client(o.timeoutSeconds).send(get, { abortSignal: o.signal });
+    const get = new (await sdk()).GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range });
+    const out = await (await s3Client(o.timeoutSeconds)).send(get, { abortSignal: o.signal });
     return Buffer.from(await out.Body!.transformToByteArray());
   } catch (e) {
     throw plainTimeout(e, o.timeoutSeconds);
   }
+}
+
+/** An object's body as a stream; the caller times it out (`signal`) and turns errors plain. */
+export async function getObjectStream(loc: S3Location, o: S3CallOptions = {}): Promise<Readable> {
+  const get = new (await sdk()).GetObjectCommand({ Bucket: loc.bucket, Key: loc.key });
+  return (await (await s3Client(o.timeoutSeconds)).send(get, { abortSignal: o.signal })).Body as Readable;
 }
 
 export async function putObjectBytes(
@@ -63,12 +74,18 @@ export async function putObjectBytes(
 ): Promise<void> {
   const { bucket: Bucket, key: Key } = loc;
   const IfNoneMatch = o.ifAbsent ? '*' : undefined;
-  const put = new PutObjectCommand({ Bucket, Key, Body: body, ContentType: contentType, IfNoneMatch });
-  await s3Client(o.timeoutSeconds)
-    .send(put, { abortSignal: o.signal })
-    .catch((e) => {
-      throw plainTimeout(e, o.timeoutSeconds);
+  try {
+    const put = new (await sdk()).PutObjectCommand({
+      Bucket,
+      Key,
+      Body: body,
+      ContentType: contentType,
+      IfNoneMatch,
     });
+    await (await s3Client(o.timeoutSeconds)).send(put, { abortSignal: o.signal });
+  } catch (e) {
+    throw plainTimeout(e, o.timeoutSeconds);
+  }
 }
 
 /** S3's answer when the object is not there (GetObject says NoSuchKey, HEAD says NotFound). */

@@ -93,7 +93,7 @@ export class ResultsLocation {
     const Range = from > 0 ? `bytes=${from}-` : undefined;
     try {
       const get = new GetObjectCommand({ Bucket: this.bucket, Key: key, Range });
-      const out = await s3Client(TIMEOUT_SECONDS).send(get);
+      const out = await (await s3Client(TIMEOUT_SECONDS)).send(get);
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (e) {
       // Asking past the end: the object has not grown.
@@ -128,7 +128,9 @@ export class ResultsLocation {
     do {
       const Prefix = this.prefix.replace(/\/$/, '');
       const list = new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken });
-      const page = await s3Client(TIMEOUT_SECONDS)
+      const page = await (
+        await s3Client(TIMEOUT_SECONDS)
+      )
         .send(list)
         .catch((e) => Promise.reject(plainTimeout(e, TIMEOUT_SECONDS)));
       for (const { Key } of page.Contents ?? []) {

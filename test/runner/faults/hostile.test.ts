@@ -6,7 +6,7 @@
  * repeated primary key). Each ends as the docs' failure table says.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -143,6 +143,54 @@ test('a CSV as it really is: quoted delimiters, quotes, line ends; CRLF; a repea
   const [s] = rows(dir, 'SELECT lines, records, loaded, quarantined, skipped FROM sources');
   assert.deepEqual(s, { lines: 8, records: 7, loaded: 3, quarantined: 2, skipped: 2 });
 });
+
+test('a windows-1252 file: infer says so, it loads as written; a byte not of its encoding held', () => {
+  const dir = tempDir();
+  const csv = 'id,city,price\n1,Zürich,"€ 5,50"\n2,"Café, ""crème""",smörgåsbord\n';
+  writeFileSync(path.join(dir, 'places.csv'), win1252(csv));
+  const file = path.join(dir, 'datapackage.json');
+  const inferred = runCli(['infer', path.join(dir, 'places.csv'), '--out', file]);
+  assert.equal(inferred.code, 0, inferred.stderr);
+  assert.match(inferred.stderr, /places: not UTF-8 \(line 2 is not\): read as windows-1252/);
+  const r = run(dir, ['--dataset', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(rows(dir, 'SELECT id, city, price FROM places ORDER BY id'), [
+    { id: 1, city: 'Zürich', price: '€ 5,50' },
+    { id: 2, city: 'Café, "crème"', price: 'smörgåsbord' },
+  ]);
+
+  // In ISO-8859-7 the byte 0xAE means nothing: that record is quarantined, naming the encoding.
+  const greek = tempDir();
+  const bytes = Buffer.concat([
+    Buffer.from('id,city,price\n1,'),
+    Buffer.from([0xc1, 0xae]),
+    Buffer.from(',x\n'),
+  ]);
+  writeFileSync(path.join(greek, 'places.csv'), bytes);
+  const descriptor = JSON.parse(readFileSync(file, 'utf8'));
+  Object.assign(descriptor.resources[0], { encoding: 'iso-8859-7', hash: undefined, bytes: undefined });
+  writeFileSync(path.join(greek, 'datapackage.json'), JSON.stringify(descriptor));
+  const g = run(greek, ['--dataset', path.join(greek, 'datapackage.json')]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.deepEqual(rows(greek, 'SELECT line, raw, reason FROM quarantine'), [
+    { line: 2, raw: '1,\u0391\ufffd,x', reason: 'not valid iso-8859-7' },
+  ]);
+
+  descriptor.resources[0].encoding = 'shift_jis';
+  writeFileSync(path.join(greek, 'datapackage.json'), JSON.stringify(descriptor));
+  const refused = run(greek, ['--dataset', path.join(greek, 'datapackage.json')]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /resources\[0\]\.encoding: "shift_jis": census-etl reads UTF-8 and single-byte/,
+  );
+});
+
+/** Text as windows-1252 bytes (the characters used here are all in it). */
+function win1252(text: string): Buffer {
+  const high: Record<string, number> = { '€': 0x80 };
+  return Buffer.from([...text].map((c) => high[c] ?? c.charCodeAt(0)));
+}
 
 test('a header that is not the fields: exit 2 before loading, listing what differs', () => {
   const dir = tempDir();
