@@ -316,7 +316,7 @@ function readEncoding(label: string | undefined, at: PropertyKey[], problems: Pr
   return 'utf-8';
 }
 
-function readDialect(raw: unknown, at: PropertyKey[], problems: Problems): Dialect {
+function readDialect(raw: unknown, encoding: string, at: PropertyKey[], problems: Problems): Dialect {
   const d = parse(dialectShape, raw ?? {}, at, problems) ?? {};
   checkKeys(raw, Object.keys(dialectShape.shape), at, problems);
   if (d.headerRows && !(d.headerRows.length === 1 && d.headerRows[0] === 1)) {
@@ -332,10 +332,12 @@ function readDialect(raw: unknown, at: PropertyKey[], problems: Problems): Diale
   if (d.escapeChar !== undefined && !quoteChar) {
     problems.add([...at, 'escapeChar'], 'works inside quoted fields only: with quoteChar "" it does nothing');
   }
-  // Records are found in the file's bytes before it is decoded: these two must be one byte each.
-  for (const key of ['quoteChar', 'escapeChar'] as const) {
+  // Records are found in the file's bytes before it is decoded: these must be one byte each (in a
+  // UTF-8 file the delimiter and comment character may be any character: their UTF-8 bytes).
+  const oneByte = ['quoteChar', 'escapeChar', 'delimiter', 'commentChar'] as const;
+  for (const key of encoding === 'utf-8' ? oneByte.slice(0, 2) : oneByte) {
     if (/[^\x00-\x7f]/.test(d[key] ?? '')) {
-      problems.add([...at, key], 'census-etl reads an ASCII character here (one byte in UTF-8)');
+      problems.add([...at, key], `census-etl reads an ASCII character here (one byte in ${encoding})`);
     }
   }
   return {
@@ -533,17 +535,7 @@ async function readTable(
   });
   const tsv = format === 'tsv' ? { delimiter: '\t' } : {};
   const dialectRaw = await inlineOrFile(r.dialect, base, [...at, 'dialect'], problems, readJson);
-  const dialect = readDialect({ ...tsv, ...(dialectRaw as object) }, [...at, 'dialect'], problems);
-  if (encoding !== 'utf-8') {
-    for (const key of ['delimiter', 'commentChar'] as const) {
-      if (/[^\x00-\x7f]/.test(dialect[key] ?? '')) {
-        problems.add(
-          [...at, 'dialect', key],
-          `census-etl reads an ASCII character here in ${encoding} files`,
-        );
-      }
-    }
-  }
+  const dialect = readDialect({ ...tsv, ...(dialectRaw as object) }, encoding, [...at, 'dialect'], problems);
   if (r.schema === undefined) problems.add([...at, 'schema'], 'is required: census-etl types every column');
   const schemaRaw = await inlineOrFile(r.schema, base, [...at, 'schema'], problems, readJson);
   const schema = schemaRaw === undefined ? null : readSchema(schemaRaw, dialect, [...at, 'schema'], problems);

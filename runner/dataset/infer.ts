@@ -67,7 +67,7 @@ type Sample = {
   sampled: number;
   size: number;
   whole: boolean;
-  encoding: 'utf-8' | 'windows-1252';
+  /** The first line that is not UTF-8 (the sample is then read as windows-1252), or null. */
   nonUtf8Line: number | null;
 };
 
@@ -144,10 +144,10 @@ async function readSample(file: string, sampleBytes: number): Promise<Sample> {
   if (!isUtf8(bytes)) {
     // The most common encoding of files that are not UTF-8; a note says to check it.
     const text = new TextDecoder('windows-1252').decode(bytes);
-    return { text, sampled, size, whole, encoding: 'windows-1252', nonUtf8Line: firstNonUtf8Line(bytes) };
+    return { text, sampled, size, whole, nonUtf8Line: firstNonUtf8Line(bytes) };
   }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  return { text, sampled, size, whole, encoding: 'utf-8', nonUtf8Line: null };
+  return { text, sampled, size, whole, nonUtf8Line: null };
 }
 
 /** `sha256:<hex>` of the whole file, streamed (memory bounded by the stream's chunks). */
@@ -581,7 +581,7 @@ function inferResource(f: FileFacts): { resource: Record<string, unknown>; notes
     path: f.relPath,
     format: tsv ? 'tsv' : 'csv',
     mediatype: tsv ? 'text/tab-separated-values' : 'text/csv',
-    encoding: f.sample.encoding,
+    encoding: f.sample.nonUtf8Line === null ? 'utf-8' : 'windows-1252',
     bytes: f.sample.size,
     hash: f.hash,
     dialect,

@@ -231,8 +231,7 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
     nextLine = job.line + newlines + (last === 10 ? 0 : 1);
   } else {
     const bytes = readFileRange(job.file, job.from, job.until - job.from);
-    // UTF-8 is checked once for the range; its records are checked one by one only when it is not.
-    const checked = text.checkAll(bytes);
+    const decode = text.forRange(bytes);
     const scanner = new RecordScanner(
       syntaxOf(d, maxBytes),
       (r) => {
@@ -242,7 +241,7 @@ export function parseRange(table: Table, job: RangeJob, maxBytes: number): Parse
         const body = bytes.subarray(r.start - job.from, r.end - job.from);
         let line: string;
         try {
-          line = withoutLineEnd(text.decode(body, checked));
+          line = withoutLineEnd(decode(body));
         } catch {
           kinds.push(QUARANTINE);
           reasons.push(`not valid ${text.name}`);

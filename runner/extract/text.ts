@@ -8,10 +8,11 @@ import { isUtf8 } from 'node:buffer';
 export type TextDecoding = {
   /** The encoding's name, for a quarantine reason. */
   name: string;
-  /** Whether all these bytes are of the encoding, checked at once (UTF-8 only: else false). */
-  checkAll(bytes: Buffer): boolean;
-  /** The text of bytes (`checked`: by checkAll); throws when they are not of the encoding. */
-  decode(bytes: Buffer, checked: boolean): string;
+  /**
+   * How the records of a range are decoded: a record's text, or a throw when its bytes are not
+   * of the encoding (UTF-8 is checked once for the range, a record at a time only when it fails).
+   */
+  forRange(range: Buffer): (record: Buffer) => string;
   /** The text as well as it reads, for a quarantined record's raw text. */
   loose(bytes: Buffer): string;
 };
@@ -19,28 +20,20 @@ export type TextDecoding = {
 // ignoreBOM: a byte order mark inside a file is text (staging skips the file's own).
 const fatal = (name: string) => new TextDecoder(name, { fatal: true, ignoreBOM: true });
 
-const UTF8: TextDecoding = (() => {
-  const strict = fatal('utf-8');
-  return {
-    name: 'UTF-8',
-    checkAll: (bytes) => isUtf8(bytes),
-    decode: (bytes, checked) => (checked ? bytes.toString('utf8') : strict.decode(bytes)),
-    loose: (bytes) => bytes.toString('utf8'),
-  };
-})();
-
-const decodings = new Map<string, TextDecoding>([['utf-8', UTF8]]);
+const decodings = new Map<string, TextDecoding>();
 
 /** The decoding of an encoding the descriptor accepted (its WHATWG name). */
 export function decodingFor(encoding: string): TextDecoding {
   let d = decodings.get(encoding);
   if (!d) {
     const strict = fatal(encoding);
+    const each = (record: Buffer) => strict.decode(record);
+    const utf8 = encoding === 'utf-8';
+    const valid = (record: Buffer) => record.toString('utf8');
     const loose = new TextDecoder(encoding, { ignoreBOM: true });
     d = {
-      name: encoding,
-      checkAll: () => false,
-      decode: (bytes) => strict.decode(bytes),
+      name: utf8 ? 'UTF-8' : encoding,
+      forRange: (range) => (utf8 && isUtf8(range) ? valid : each),
       loose: (bytes) => loose.decode(bytes),
     };
     decodings.set(encoding, d);

@@ -125,14 +125,11 @@ export class ResultsLocation {
   async runs(): Promise<string[]> {
     const found = new Set<string>();
     let ContinuationToken: string | undefined;
+    const client = await s3Client(TIMEOUT_SECONDS);
     do {
       const Prefix = this.prefix.replace(/\/$/, '');
       const list = new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken });
-      const page = await (
-        await s3Client(TIMEOUT_SECONDS)
-      )
-        .send(list)
-        .catch((e) => Promise.reject(plainTimeout(e, TIMEOUT_SECONDS)));
+      const page = await client.send(list).catch((e) => Promise.reject(plainTimeout(e, TIMEOUT_SECONDS)));
       for (const { Key } of page.Contents ?? []) {
         // Any key that is not <prefix><run id>/… ("results/../x/run.json", say) is no run's.
         const run = Key!.startsWith(this.prefix) ? Key!.slice(this.prefix.length).split('/')[0] : '';
